@@ -1,0 +1,1 @@
+"""The report: sections of tables and figures, rendered as HTML and as Markdown."""
