@@ -1,6 +1,6 @@
 """``python -m artrec`` runs the artrec command-line tool."""
 
-from artrec.cli import main
+from artrec.commands import main
 
 if __name__ == "__main__":
     main()

@@ -1,0 +1,136 @@
+"""The ``tiny`` profile through the real DVC stages, in a throw-away copy of the project."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.pipelines.tiny_project import copy_project, run, tool_env
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def tiny_project(tmp_path_factory, repo_root) -> Path:
+    project = copy_project(repo_root, tmp_path_factory.mktemp("e2e") / "artrec")
+    started = time.perf_counter()
+    run(["dvc", "repro"], project, timeout=1500)
+    print(f"tiny dvc repro: {time.perf_counter() - started:.1f} s")
+    return project
+
+
+def test_repro_writes_report_with_dataset_tables(tiny_project):
+    html = (tiny_project / "data/08_reporting/report.html").read_text()
+    markdown = (tiny_project / "data/08_reporting/report.md").read_text()
+    for text in (html, markdown):
+        assert "Table 1: images per class, museum and split" in text
+        assert "Table 1 (ours)" in text
+        assert "SYNTHETIC" in text
+        assert "git revision" in text
+    assert "data:image/png;base64," in html
+
+
+def test_table1_totals_match_curated_dataset(tiny_project):
+    import pandas as pd
+
+    dataset = pd.read_csv(tiny_project / "data/03_primary/mame/MAMe_dataset.csv")
+    metrics = json.loads((tiny_project / "data/08_reporting/mame_dataset_metrics.json").read_text())
+    assert metrics["images"] == len(dataset)
+    assert set(dataset["Subset"]) == {"train", "val", "test"}
+
+
+def test_second_repro_is_a_noop_and_status_clean(tiny_project):
+    started = time.perf_counter()
+    again = run(["dvc", "repro"], tiny_project)
+    elapsed = time.perf_counter() - started
+    assert "Running stage" not in again.stdout, again.stdout
+    status = run(["dvc", "status"], tiny_project)
+    assert "up to date" in status.stdout.lower(), status.stdout
+    print(f"second dvc repro: {elapsed:.1f} s")
+
+
+def test_dvc_dag_metrics_and_plots(tiny_project):
+    assert "curate_mame" in run(["dvc", "dag"], tiny_project).stdout
+    metrics = run(["dvc", "metrics", "show", "--json"], tiny_project).stdout
+    assert "mame_dataset_metrics.json" in metrics
+    run(["dvc", "plots", "show", "-o", "plots_out"], tiny_project)
+    assert (tiny_project / "plots_out" / "index.html").is_file()
+
+
+def test_every_stage_logged_an_mlflow_run(tiny_project):
+    import mlflow
+
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{tiny_project / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("artrec")
+    runs = client.search_runs([experiment.experiment_id])
+    names = {r.info.run_name for r in runs}
+    assert {"ingest_mame", "curate_mame", "curate_met", "report"} <= names
+    curate = next(r for r in runs if r.info.run_name == "curate_mame")
+    assert curate.data.metrics["mame_dataset.images"] > 0
+    assert curate.data.params["curate.mame.min_product_size"]
+
+
+def test_kedro_viz_build(tiny_project):
+    run(["kedro", "viz", "build"], tiny_project, timeout=300)
+    assert (tiny_project / "build" / "index.html").is_file()
+
+
+def test_notebook_executes_against_the_catalog(tiny_project):
+    import nbformat
+    from nbclient import NotebookClient
+
+    notebook = nbformat.read(tiny_project / "notebooks" / "explore_datasets.ipynb", as_version=4)
+    NotebookClient(
+        notebook, timeout=300, kernel_name="python3",
+        resources={"metadata": {"path": str(tiny_project / "notebooks")}},
+    ).execute()
+    outputs = "".join(
+        out.get("text", "") + str(out.get("data", {}).get("text/plain", ""))
+        for cell in notebook.cells if cell.cell_type == "code" for out in cell.get("outputs", [])
+    )
+    assert "curated MAMe images:" in outputs
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_pipeline_logs_to_an_mlflow_server(tiny_project, tmp_path):
+    import mlflow
+
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
+         "--backend-store-uri", f"sqlite:///{tmp_path / 'server.db'}",
+         "--default-artifact-root", str(tmp_path / "artifacts"), "--workers", "1"],
+        env=tool_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    uri = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 90
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                if time.time() > deadline or server.poll() is not None:
+                    raise AssertionError("MLflow server did not start") from None
+                time.sleep(0.5)
+        run(["kedro", "run", "--pipeline", "curate_mame"], tiny_project, MLFLOW_TRACKING_URI=uri)
+        client = mlflow.MlflowClient(tracking_uri=uri)
+        experiment = client.get_experiment_by_name("artrec")
+        (logged,) = client.search_runs([experiment.experiment_id])
+        assert logged.info.run_name == "curate_mame"
+        assert logged.data.params["curate.mame.drop_greyscale"] == "True"
+        assert logged.data.metrics["mame_dataset.images"] > 0
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
