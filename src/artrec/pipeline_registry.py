@@ -1,8 +1,8 @@
 """Project pipelines.
 
 Each folder under ``artrec/pipelines`` defines one pipeline. DVC runs one stage per dataset or
-variant, so pipelines whose nodes carry dataset tags (``mame``, ``met``) are also registered
-per tag as ``<pipeline>_<tag>``.
+variant, so for every tag carried by only part of a pipeline's nodes (``mame``, ``met``,
+``vgg11_hrvs``...) the slice is also registered as ``<pipeline>_<tag>``.
 """
 
 from __future__ import annotations
@@ -10,17 +10,15 @@ from __future__ import annotations
 from kedro.framework.project import find_pipelines
 from kedro.pipeline import Pipeline
 
-DATASET_TAGS = ("mame", "met")
-
 
 def register_pipelines() -> dict[str, Pipeline]:
     pipelines = find_pipelines(raise_errors=True)
-    for name in list(pipelines):
-        for tag in DATASET_TAGS:
-            tagged = pipelines[name].only_nodes_with_tags(tag)
-            if tagged.nodes and len(tagged.nodes) < len(pipelines[name].nodes):
+    base = dict(pipelines)
+    for name, pipeline in base.items():
+        tags = sorted({tag for node in pipeline.nodes for tag in node.tags})
+        for tag in tags:
+            tagged = pipeline.only_nodes_with_tags(tag)
+            if len(tagged.nodes) < len(pipeline.nodes):
                 pipelines[f"{name}_{tag}"] = tagged
-    pipelines["__default__"] = sum(
-        (p for n, p in pipelines.items() if "_" not in n), start=Pipeline([])
-    )
+    pipelines["__default__"] = sum(base.values(), start=Pipeline([]))
     return pipelines

@@ -36,7 +36,9 @@ class FigureDataset(AbstractDataset[Figure, bytes]):
 
     def _load(self) -> bytes:
         if not self._filepath.is_file():
-            raise DatasetError(f"Figure {self._filepath} does not exist; run the stage that makes it.")
+            raise DatasetError(
+                f"Figure {self._filepath} does not exist; run the stage that makes it."
+            )
         return self._filepath.read_bytes()
 
     def _exists(self) -> bool:

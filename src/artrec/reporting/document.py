@@ -46,7 +46,9 @@ class Section:
 def _format_frame(frame: pd.DataFrame) -> pd.DataFrame:
     def cell(value: object) -> str:
         if isinstance(value, float):
-            return "" if pd.isna(value) else f"{value:,.4g}" if abs(value) < 1e5 else f"{value:,.0f}"
+            return (
+                "" if pd.isna(value) else f"{value:,.4g}" if abs(value) < 1e5 else f"{value:,.0f}"
+            )
         return "" if value is None else str(value)
 
     return frame.map(cell)
@@ -101,7 +103,9 @@ def render_html(title: str, sections: list[Section]) -> str:
             elif block.kind == "figure" and block.png:
                 encoded = base64.b64encode(block.png).decode("ascii")
                 parts.append(f"<h3>{html.escape(block.title)}</h3>")
-                parts.append(f"<img alt='{html.escape(block.title)}' src='data:image/png;base64,{encoded}'>")
+                parts.append(
+                    f"<img alt='{html.escape(block.title)}' src='data:image/png;base64,{encoded}'>"
+                )
                 if block.note:
                     parts.append(f"<p class='note'>{html.escape(block.note)}</p>")
     parts.append("</body></html>")

@@ -11,7 +11,12 @@ from matplotlib.figure import Figure
 from artrec.curation.labelmap import LabelMap, label_map_coverage, tate_coverage
 from artrec.curation.mame import curate_museum_records, load_official_mame
 from artrec.curation.stats import dataset_statistics, plot_size_aspect, table1
-from artrec.datasets.met import class_size_counts, load_met_ground_truth, met_table1, plot_class_sizes
+from artrec.datasets.met import (
+    class_size_counts,
+    load_met_ground_truth,
+    met_table1,
+    plot_class_sizes,
+)
 
 OFFICIAL_METADATA = "MAMe_dataset.csv"
 SYNTHETIC_RECORDS = "museum_records.csv"

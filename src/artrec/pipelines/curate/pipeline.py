@@ -16,16 +16,24 @@ def create_pipeline(**kwargs) -> Pipeline:
             node(
                 mame_statistics,
                 inputs=["mame_dataset", "mame_labels", "params:curate.mame"],
-                outputs=["mame_table1", "mame_dataset_metrics", "mame_size_aspect_plot",
-                         "mame_tate_coverage"],
+                outputs=[
+                    "mame_table1",
+                    "mame_dataset_metrics",
+                    "mame_size_aspect_plot",
+                    "mame_tate_coverage",
+                ],
                 name="mame_statistics",
                 tags=["mame"],
             ),
             node(
                 curate_met,
                 inputs="met_raw",
-                outputs=["met_table1", "met_class_sizes", "met_class_sizes_plot",
-                         "met_dataset_metrics"],
+                outputs=[
+                    "met_table1",
+                    "met_class_sizes",
+                    "met_class_sizes_plot",
+                    "met_dataset_metrics",
+                ],
                 name="curate_met",
                 tags=["met"],
             ),

@@ -24,11 +24,16 @@ def ingest_mame(data: dict[str, Any], synth: dict[str, Any], seed: int) -> Folde
     if source == "synthetic":
         spec = synth["mame"]
         return functools.partial(
-            _generate_mame, classes=list(spec["classes"]),
-            images_per_class=int(spec["images_per_class"]), scale=float(spec["scale"]), seed=seed,
+            _generate_mame,
+            classes=list(spec["classes"]),
+            images_per_class=int(spec["images_per_class"]),
+            scale=float(spec["scale"]),
+            seed=seed,
         )
     return functools.partial(
-        _fetch, source=source, files=MAME_OFFICIAL_FILES,
+        _fetch,
+        source=source,
+        files=MAME_OFFICIAL_FILES,
         downloads=Path(data["downloads_dir"]) / "mame",
     )
 
@@ -38,7 +43,9 @@ def ingest_met(data: dict[str, Any], synth: dict[str, Any], seed: int) -> Folder
     if source == "synthetic":
         return functools.partial(_generate_met, spec=dict(synth["met"]), seed=seed)
     return functools.partial(
-        _fetch, source=source, files=MET_OFFICIAL_FILES,
+        _fetch,
+        source=source,
+        files=MET_OFFICIAL_FILES,
         downloads=Path(data["downloads_dir"]) / "met",
     )
 

@@ -1,27 +1,21 @@
 from kedro.pipeline import Pipeline, node
 
-from artrec.pipelines.report.nodes import assemble_report, mame_dataset_section, met_dataset_section
+from artrec.pipelines.report import sections_datasets, sections_mame, sections_met
+from artrec.pipelines.report.nodes import assemble_report
+
+# One module per study; each returns the nodes building its report sections.
+SECTION_MODULES = (sections_datasets, sections_mame, sections_met)
 
 
 def create_pipeline(**kwargs) -> Pipeline:
+    section_nodes = [n for module in SECTION_MODULES for n in module.section_nodes()]
+    sections = [output for n in section_nodes for output in n.outputs]
     return Pipeline(
         [
-            node(
-                mame_dataset_section,
-                inputs=["mame_table1", "mame_dataset_metrics", "mame_size_aspect_plot",
-                        "mame_label_coverage", "mame_tate_coverage", "params:data"],
-                outputs="report_section_mame_dataset",
-                name="report_mame_dataset",
-            ),
-            node(
-                met_dataset_section,
-                inputs=["met_table1", "met_class_sizes_plot", "params:data"],
-                outputs="report_section_met_dataset",
-                name="report_met_dataset",
-            ),
+            *section_nodes,
             node(
                 assemble_report,
-                inputs=["parameters", "report_section_mame_dataset", "report_section_met_dataset"],
+                inputs=["parameters", *sections],
                 outputs=["report_html", "report_markdown"],
                 name="assemble_report",
             ),
