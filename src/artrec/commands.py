@@ -45,7 +45,9 @@ def _cmd_synth(args: argparse.Namespace) -> int:
         from artrec.synth.mame import generate_museum_records
 
         spec = synth.get("mame", {})
-        generate_museum_records(out, seed=seed, **_pick(spec, "classes", "images_per_class", "scale"))
+        generate_museum_records(
+            out, seed=seed, **_pick(spec, "classes", "images_per_class", "scale")
+        )
     elif args.dataset == "mame":
         from artrec.synth.mame import write_mame_dataset
 

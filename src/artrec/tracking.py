@@ -13,7 +13,9 @@ from typing import Any
 import mlflow
 
 
-def flatten_numeric(values: Mapping[str, Any], prefix: str = "", sep: str = ".") -> dict[str, float]:
+def flatten_numeric(
+    values: Mapping[str, Any], prefix: str = "", sep: str = "."
+) -> dict[str, float]:
     """Flatten nested mappings to ``{"a.b": float}``, keeping finite numbers and booleans only."""
     flat: dict[str, float] = {}
     for key, value in values.items():

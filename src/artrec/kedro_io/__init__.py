@@ -2,5 +2,6 @@
 
 from artrec.kedro_io.directory import DirectoryDataset
 from artrec.kedro_io.figure import FigureDataset
+from artrec.kedro_io.torch_state import TorchStateDataset
 
-__all__ = ["DirectoryDataset", "FigureDataset"]
+__all__ = ["DirectoryDataset", "FigureDataset", "TorchStateDataset"]

@@ -1,0 +1,123 @@
+"""Compare the four MAMe baselines: Table 3 (mean per-class accuracy), Table 4 (per-class F1 under
+both inputs), Figure 5 (training curves) and LRP explanations of VGG11 (Figure 6 rules)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from matplotlib.figure import Figure
+from PIL import Image
+
+from artrec.evaluation.classification import f1_comparison_table, plot_training_curves
+from artrec.evaluation.lrp import explain, plot_lrp_grid
+from artrec.pipelines.train.nodes import labelled_manifest, load_trained_model
+from artrec.reporting.paper import paper_results
+from artrec.training.transforms import build_transforms
+
+VERSION_NAMES = {"lrfs": "LR&FS", "hrvs": "HR&VS"}
+ARCH_NAMES = {"vgg11": "VGG11", "resnet18": "ResNet18"}
+
+
+def table3(metrics: dict[str, dict[str, Any]]) -> pd.DataFrame:
+    """Mean per-class accuracy (%) per split and the kept epoch, paper beside ours."""
+    paper = paper_results()["mame"]["table3_mean_per_class_accuracy"]
+    rows = []
+    for variant, values in metrics.items():
+        arch, version = variant.split("_")
+        published = paper[VERSION_NAMES[version]][ARCH_NAMES[arch]]
+        row = {"input": VERSION_NAMES[version], "architecture": ARCH_NAMES[arch]}
+        for split in ("train", "val", "test"):
+            row[f"{split} (paper)"] = published[split]
+            row[f"{split} (ours)"] = round(100 * values[f"{split}_mean_class_acc"], 2)
+        row["epoch (paper)"] = published["epoch"]
+        row["epoch (ours)"] = values["best_epoch"]
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def table4(metrics: dict[str, dict[str, Any]]) -> pd.DataFrame:
+    """Per-class test F1 under LR&FS and HR&VS with mean and difference, for each architecture;
+    the paper's VGG11 values beside ours."""
+    paper = paper_results()["mame"]["table4_vgg11_f1"]
+    frames = []
+    for arch in ARCH_NAMES:
+        lrfs, hrvs = metrics[f"{arch}_lrfs"]["test_f1"], metrics[f"{arch}_hrvs"]["test_f1"]
+        names = list(lrfs)
+        table = f1_comparison_table(
+            [lrfs[n] for n in names], [hrvs[n] for n in names], names
+        ).reset_index()
+        table.insert(0, "architecture", ARCH_NAMES[arch])
+        if arch == "vgg11":
+            table["LR&FS (paper)"] = [paper.get(n, [None, None])[0] for n in table["class"]]
+            table["HR&VS (paper)"] = [paper.get(n, [None, None])[1] for n in table["class"]]
+        frames.append(table)
+    return pd.concat(frames, ignore_index=True)
+
+
+def comparison_metrics(metrics: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The headline: HR&VS minus LR&FS in mean per-class test accuracy, per architecture."""
+    out: dict[str, Any] = {}
+    for arch in ARCH_NAMES:
+        lrfs = metrics[f"{arch}_lrfs"]["test_mean_class_acc"]
+        hrvs = metrics[f"{arch}_hrvs"]["test_mean_class_acc"]
+        out[arch] = {"lrfs_test": lrfs, "hrvs_test": hrvs, "hrvs_minus_lrfs": hrvs - lrfs,
+                     "hrvs_beats_lrfs": bool(hrvs > lrfs)}
+    return out
+
+
+def compare_variants(
+    vgg11_lrfs: dict, vgg11_hrvs: dict, resnet18_lrfs: dict, resnet18_hrvs: dict,
+    h_vgg11_lrfs: pd.DataFrame, h_vgg11_hrvs: pd.DataFrame,
+    h_resnet18_lrfs: pd.DataFrame, h_resnet18_hrvs: pd.DataFrame,
+) -> tuple[pd.DataFrame, pd.DataFrame, Figure, dict[str, Any]]:
+    metrics = {"vgg11_lrfs": vgg11_lrfs, "vgg11_hrvs": vgg11_hrvs,
+               "resnet18_lrfs": resnet18_lrfs, "resnet18_hrvs": resnet18_hrvs}
+    histories = {
+        ("VGG11", "LR&FS"): h_vgg11_lrfs, ("VGG11", "HR&VS"): h_vgg11_hrvs,
+        ("ResNet18", "LR&FS"): h_resnet18_lrfs, ("ResNet18", "HR&VS"): h_resnet18_hrvs,
+    }
+    return table3(metrics), table4(metrics), plot_training_curves(histories), comparison_metrics(metrics)
+
+
+def lrp_figure(
+    state_lrfs: dict[str, Any],
+    state_hrvs: dict[str, Any],
+    lrfs_dir: Path,
+    hrvs_dir: Path,
+    dataset: pd.DataFrame,
+    labels: pd.DataFrame,
+    params: dict[str, Any],
+) -> Figure:
+    """LRP heatmaps of VGG11 for a few test images per class, HR&VS and LR&FS side by side.
+
+    Correct predictions explain the predicted class; wrong ones show E_r - E_p (paper eq. 1).
+    """
+    per_class = int(params["images_per_class"])
+    models = {"lrfs": load_trained_model(state_lrfs), "hrvs": load_trained_model(state_hrvs)}
+    manifests = {
+        "lrfs": labelled_manifest(lrfs_dir, dataset, labels),
+        "hrvs": labelled_manifest(hrvs_dir, dataset, labels),
+    }
+    test = manifests["hrvs"][manifests["hrvs"]["Subset"] == "test"]
+    chosen = test.groupby("label", sort=True).head(per_class)
+    images, maps, titles = [], {"lrfs": [], "hrvs": []}, []
+    for _, row in chosen.iterrows():
+        for version, folder in (("lrfs", lrfs_dir), ("hrvs", hrvs_dir)):
+            entry = manifests[version].set_index("image_file").loc[row["image_file"]]
+            picture = Image.open(folder / entry["path"]).convert("RGB")
+            tensor = build_transforms(version, train=False)(picture).unsqueeze(0)
+            with torch.inference_mode():
+                predicted = int(models[version](tensor).argmax(1))
+            true = int(entry["label"])
+            heat = explain(models[version], tensor, true)
+            if predicted != true:
+                heat = heat - explain(models[version], tensor, predicted)
+            maps[version].append(heat)
+            if version == "hrvs":
+                images.append(np.asarray(picture))
+        titles.append(f"{row['Medium']}")
+    return plot_lrp_grid(images, maps["lrfs"], maps["hrvs"], titles)

@@ -1,0 +1,155 @@
+"""Train and evaluate one MAMe baseline variant (architecture x input version).
+
+The training loop writes a checkpoint every epoch into a folder named after the variant and a
+fingerprint of everything that determines the run (parameters, curated data), so an interrupted
+stage resumes where it stopped and a changed configuration never resumes a stale run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from matplotlib.figure import Figure
+from torch.utils.data import DataLoader
+
+from artrec.evaluation.classification import (
+    confusion_matrix,
+    mean_per_class_accuracy,
+    per_class_f1,
+    plot_confusion_matrix,
+)
+from artrec.models.factory import build_classifier
+from artrec.tracking import log_metrics
+from artrec.training.data import ImageManifestDataset, build_dataloader
+from artrec.training.loop import evaluate_classifier, train_classifier
+from artrec.training.transforms import build_transforms
+from artrec.utils.device import resolve_device
+
+SPLITS = ("train", "val", "test")
+
+
+def labelled_manifest(images_dir: Path, dataset: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
+    """The preprocessed images joined with their curated class index and split."""
+    manifest = pd.read_csv(images_dir / "manifest.csv")
+    manifest["path"] = "images/" + manifest["path"].astype(str)
+    index = {name: i for i, name in enumerate(labels["name"])}
+    joined = manifest.merge(
+        dataset[["Image file", "Medium", "Subset"]], left_on="image_file", right_on="Image file"
+    )
+    joined["label"] = joined["Medium"].map(index).astype("int64")
+    return joined
+
+
+def variant_settings(params: dict[str, Any], arch: str, version: str) -> dict[str, Any]:
+    """The resolved settings of one variant: shared values, then per-architecture and per-input."""
+    return {
+        "arch": arch,
+        "input_version": version,
+        "epochs": int(params["epochs"]),
+        "lr": float(params["lr"][arch][version]),
+        "width_mult": float(params["width_mult"]),
+        "init": params.get("init"),
+        "batch_size": int(params["inputs"][version]["batch_size"]),
+        "bucketing": bool(params["inputs"][version].get("bucketing", False)),
+        "eval_batch_size": int(params["inputs"][version].get("eval_batch_size", 1)),
+        "num_workers": int(params.get("num_workers", 0)),
+        "device": params.get("device", "auto"),
+    }
+
+
+def _loader(frame: pd.DataFrame, images_dir: Path, version: str, train: bool, batch_size: int,
+            bucketing: bool, seed: int, num_workers: int) -> DataLoader:
+    dataset = ImageManifestDataset(frame, build_transforms(version, train=train), root=images_dir)
+    return build_dataloader(dataset, batch_size=batch_size, train=train, seed=seed,
+                            bucketing=bucketing, num_workers=num_workers)
+
+
+def train_mame_model(
+    images_dir: Path,
+    dataset: pd.DataFrame,
+    labels: pd.DataFrame,
+    params: dict[str, Any],
+    seed: int,
+    arch: str,
+    version: str,
+) -> tuple[dict[str, Any], pd.DataFrame]:
+    settings = variant_settings(params, arch, version)
+    manifest = labelled_manifest(images_dir, dataset, labels)
+    split = {name: manifest[manifest["Subset"] == name] for name in SPLITS}
+    train_loader = _loader(split["train"], images_dir, version, True, settings["batch_size"],
+                           settings["bucketing"], seed, settings["num_workers"])
+    val_loader = _loader(split["val"], images_dir, version, False, settings["eval_batch_size"],
+                         False, seed, settings["num_workers"])
+    torch.manual_seed(seed)  # the initial weights are part of the run's identity
+    model = build_classifier(arch, len(labels), width_mult=settings["width_mult"],
+                             init=settings["init"], batch_norm=False)
+    name = f"{arch}_{version}"
+    fingerprint = hashlib.sha256(
+        json.dumps([settings, seed, manifest[["image_file", "label", "Subset"]].values.tolist()],
+                   default=str).encode()
+    ).hexdigest()[:12]
+    result = train_classifier(
+        model, train_loader, val_loader,
+        epochs=settings["epochs"], lr=settings["lr"], optimizer="amsgrad",
+        device=resolve_device(settings["device"]),
+        checkpoint_dir=Path(params["checkpoint_dir"]) / f"{name}-{fingerprint}",
+        seed=seed,
+        log_fn=lambda epoch, row: log_metrics(row, prefix=name, step=epoch),
+    )
+    state = {
+        "arch": arch, "input_version": version, "num_classes": len(labels),
+        "width_mult": settings["width_mult"], "classes": labels["name"].tolist(),
+        "best_epoch": int(result.best_epoch), "state_dict": result.best_state_dict,
+    }
+    history = result.history.assign(arch=arch, input_version=version)
+    return state, history
+
+
+def load_trained_model(state: dict[str, Any]) -> torch.nn.Module:
+    model = build_classifier(state["arch"], state["num_classes"], width_mult=state["width_mult"],
+                             batch_norm=False)
+    model.load_state_dict(state["state_dict"])
+    return model.eval()
+
+
+def evaluate_mame_model(
+    state: dict[str, Any],
+    images_dir: Path,
+    dataset: pd.DataFrame,
+    labels: pd.DataFrame,
+    params: dict[str, Any],
+    arch: str,
+    version: str,
+) -> tuple[dict[str, Any], pd.DataFrame, Figure]:
+    """Mean per-class accuracy per split (Table 3), per-class F1 on test (Table 4), confusion."""
+    settings = variant_settings(params, arch, version)
+    manifest = labelled_manifest(images_dir, dataset, labels)
+    model = load_trained_model(state)
+    device = resolve_device(settings["device"])
+    names = labels["name"].tolist()
+    metrics: dict[str, Any] = {"best_epoch": state["best_epoch"]}
+    predictions = []
+    for split in SPLITS:
+        frame = manifest[manifest["Subset"] == split]
+        loader = _loader(frame, images_dir, version, False, settings["eval_batch_size"], False, 0,
+                         settings["num_workers"])
+        y_true, y_pred, loss = evaluate_classifier(model.to(device), loader, device)
+        metrics[f"{split}_mean_class_acc"] = float(mean_per_class_accuracy(y_true, y_pred, len(names)))
+        metrics[f"{split}_acc"] = float(np.mean(y_true == y_pred)) if len(y_true) else float("nan")
+        metrics[f"{split}_loss"] = float(loss)
+        predictions.append(pd.DataFrame({
+            "image_file": frame["image_file"].to_numpy(), "split": split,
+            "true": [names[i] for i in y_true], "predicted": [names[i] for i in y_pred],
+        }))
+        if split == "test":
+            f1 = per_class_f1(y_true, y_pred, len(names))
+            metrics["test_f1"] = {name: float(v) for name, v in zip(names, f1, strict=True)}
+            figure = plot_confusion_matrix(confusion_matrix(y_true, y_pred, len(names)), names)
+    figure.suptitle(f"{arch} {version}: test confusion matrix")
+    return metrics, pd.concat(predictions, ignore_index=True), figure
