@@ -1,0 +1,1 @@
+"""MAMe curation: the medium label map, museum-record curation and dataset statistics."""

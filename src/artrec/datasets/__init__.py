@@ -1,0 +1,1 @@
+"""Readers and validators for the ground truth of the datasets the project uses."""

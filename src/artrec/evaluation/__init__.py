@@ -1,0 +1,1 @@
+"""Evaluation: classification metrics and figures, LRP explanations."""

@@ -1,0 +1,319 @@
+"""Resize a whole image collection once, in parallel, to the input version a model trains on.
+
+The MAMe paper (section 4.2) trains on two versions of each image: HR&VS (shorter side exactly
+500 px, aspect ratio kept) and LR&FS (256 x 256, deformed). The public baseline code adds
+area-preserving versions (about 65k or 360k pixels). Resizing the 10 MP originals on every epoch
+would dominate training time, so this stage writes the resized images once; random augmentation
+happens later, on the small images.
+
+Each output is written atomically; a rerun keeps every output that is already present and has the
+expected size, so an interrupted run loses nothing. Unusable inputs are quarantined with a reason,
+and the stage fails only when more than ``max_bad_fraction`` of the inputs are unusable.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, BinaryIO, Literal, NamedTuple
+
+from PIL import Image
+from tqdm.auto import tqdm
+
+from artrec.images.decode import (
+    DEFAULT_DRAFT_HEADROOM,
+    DEFAULT_MAX_PIXELS,
+    BadImageError,
+    load_resized,
+    read_size,
+)
+from artrec.utils.atomic import atomic_write
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+ResizeMode = Literal["short_side", "fixed", "area"]
+OutputFormat = Literal["jpeg", "png"]
+
+
+@dataclass(frozen=True)
+class ResizeSpec:
+    """How to resize: ``mode`` and one ``size`` whose meaning depends on the mode.
+
+    - ``short_side``: the shorter side becomes exactly ``size`` px, aspect ratio kept (HR&VS);
+    - ``fixed``: ``size`` x ``size``, deforming (LR&FS and the fixed-shape area variants);
+    - ``area``: about ``size`` pixels in total, aspect ratio kept (variable-shape area variants).
+    """
+
+    mode: ResizeMode
+    size: int
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("short_side", "fixed", "area"):
+            raise ValueError(f"unknown resize mode {self.mode!r}")
+        if self.size < 1:
+            raise ValueError(f"resize size must be positive, got {self.size}")
+
+    def output_size(self, width: int, height: int) -> tuple[int, int]:
+        """(width, height) of the output for an input of ``width`` x ``height``."""
+        if self.mode == "fixed":
+            return self.size, self.size
+        if self.mode == "short_side":
+            # Rounding as in the public MAMe baseline code (DownAxisDataset).
+            if width <= height:
+                return self.size, max(1, round(height * self.size / width))
+            return max(1, round(width * self.size / height)), self.size
+        # Truncation as in the public MAMe baseline code (ReduceKeepARPreprocess).
+        aspect = width / height
+        return (
+            max(1, int(math.sqrt(self.size * aspect))),
+            max(1, int(math.sqrt(self.size / aspect))),
+        )
+
+
+# Paper sizes; pass a smaller ``size`` to ``resize_spec`` for the CPU profiles.
+PRESETS: dict[str, ResizeSpec] = {
+    "hrvs": ResizeSpec("short_side", 500),
+    "lrfs": ResizeSpec("fixed", 256),
+    "area65k_vs": ResizeSpec("area", 65_536),
+    "area360k_vs": ResizeSpec("area", 360_000),
+    "area65k_fs": ResizeSpec("fixed", 256),
+    "area360k_fs": ResizeSpec("fixed", 600),
+}
+
+
+def resize_spec(preset: str, size: int | None = None) -> ResizeSpec:
+    """The named preset, with its ``size`` replaced when one is given."""
+    if preset not in PRESETS:
+        raise ValueError(f"unknown resize preset {preset!r}; choose one of {sorted(PRESETS)}")
+    spec = PRESETS[preset]
+    return spec if size is None else replace(spec, size=size)
+
+
+@dataclass
+class PreprocessResult:
+    """``manifest``: image_file, path (relative to the output folder), width, height, for every
+    usable image in input order; ``quarantine``: image_file, reason, for every unusable one."""
+
+    manifest: pd.DataFrame
+    quarantine: pd.DataFrame
+
+
+class TooManyBadImagesError(RuntimeError):
+    """More inputs were unusable than the stage tolerates; ``result`` holds both tables."""
+
+    def __init__(self, message: str, result: PreprocessResult) -> None:
+        super().__init__(message)
+        self.result = result
+
+
+class _Job(NamedTuple):
+    image_file: str
+    source: Path
+    output: Path
+
+
+class _Outcome(NamedTuple):
+    image_file: str
+    width: int
+    height: int
+    reason: str | None
+
+
+def preprocess_dataset(
+    rows: Sequence[tuple[str, str | os.PathLike[str]]] | pd.DataFrame,
+    out_dir: str | os.PathLike[str],
+    spec: ResizeSpec,
+    workers: int | None = None,
+    max_bad_fraction: float = 0.01,
+    quality: int = 95,
+    *,
+    output_format: OutputFormat = "jpeg",
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    draft_headroom: float = DEFAULT_DRAFT_HEADROOM,
+    progress: bool = True,
+) -> PreprocessResult:
+    """Resize every ``(image_file, source path)`` to ``out_dir/<image_file>`` following ``spec``.
+
+    ``rows`` is a sequence of pairs or a DataFrame with columns ``image_file`` and ``source_path``.
+    ``workers``: processes to use (``None``: every available core; 1: no subprocess). Outputs are
+    JPEG at ``quality`` (suffix ``.jpg`` unless ``image_file`` ends in .jpg/.jpeg) or, with
+    ``output_format="png"``, lossless PNG (suffix ``.png``). Raises
+    :class:`TooManyBadImagesError`, after finishing every other image, when more than
+    ``max_bad_fraction`` of the inputs are unusable. The caller writes the manifest.
+    """
+    # Imported here, not at module level: every worker process imports this module, and pandas
+    # would add about a second to each worker's start-up.
+    import pandas as pd
+
+    if not 0.0 <= max_bad_fraction <= 1.0:
+        raise ValueError(f"max_bad_fraction must be in [0, 1], got {max_bad_fraction}")
+    if output_format not in ("jpeg", "png"):
+        raise ValueError(f"output_format must be 'jpeg' or 'png', got {output_format!r}")
+    out_dir = Path(out_dir)
+    jobs = _make_jobs(_as_pairs(rows), out_dir, output_format)
+    process = functools.partial(
+        _process,
+        spec=spec,
+        quality=quality,
+        output_format=output_format,
+        max_pixels=max_pixels,
+        draft_headroom=draft_headroom,
+    )
+    outcomes = _run(process, jobs, workers, progress, desc=f"resize {spec.mode} {spec.size}")
+
+    by_file = {job.image_file: job for job in jobs}
+    done = [o for o in outcomes if o.reason is None]
+    bad = [o for o in outcomes if o.reason is not None]
+    manifest = pd.DataFrame(
+        {
+            "image_file": [o.image_file for o in done],
+            "path": [by_file[o.image_file].output.relative_to(out_dir).as_posix() for o in done],
+            "width": pd.Series([o.width for o in done], dtype="int64"),
+            "height": pd.Series([o.height for o in done], dtype="int64"),
+        }
+    )
+    quarantine = pd.DataFrame(
+        {"image_file": [o.image_file for o in bad], "reason": [o.reason for o in bad]},
+        dtype="object",
+    )
+    result = PreprocessResult(manifest=manifest, quarantine=quarantine)
+    if jobs and len(bad) > max_bad_fraction * len(jobs):
+        examples = "\n".join(f"  {o.image_file}: {o.reason}" for o in bad[:5])
+        raise TooManyBadImagesError(
+            f"{len(bad)} of {len(jobs)} images are unusable, more than max_bad_fraction="
+            f"{max_bad_fraction} allows (the {len(done)} good outputs are kept in {out_dir}). "
+            f"First ones:\n{examples}",
+            result,
+        )
+    return result
+
+
+def save_output(
+    image: Image.Image, handle: BinaryIO, output_format: OutputFormat = "jpeg", quality: int = 95
+) -> None:
+    """Encode a preprocessed image as the stage stores it: JPEG at ``quality`` or lossless PNG."""
+    if output_format == "png":
+        image.save(handle, format="PNG")
+    else:
+        # Full-resolution chroma (4:4:4): at a few hundred pixels, 4:2:0 subsampling visibly blurs
+        # the colour texture that tells media apart.
+        image.save(handle, format="JPEG", quality=quality, subsampling=0)
+
+
+def _as_pairs(
+    rows: Sequence[tuple[str, str | os.PathLike[str]]] | pd.DataFrame,
+) -> list[tuple[str, Path]]:
+    if hasattr(rows, "columns"):  # a DataFrame
+        missing = {"image_file", "source_path"} - set(rows.columns)
+        if missing:
+            raise ValueError(
+                f"rows is missing column(s) {sorted(missing)}; it needs image_file and source_path"
+            )
+        rows = list(zip(rows["image_file"], rows["source_path"], strict=True))
+    return [(str(image_file), Path(source)) for image_file, source in rows]
+
+
+def _make_jobs(
+    pairs: Iterable[tuple[str, Path]], out_dir: Path, output_format: OutputFormat
+) -> list[_Job]:
+    jobs, owner_of_output, problems = [], {}, []
+    for image_file, source in pairs:
+        relative = PurePosixPath(image_file)
+        if not image_file or relative.is_absolute() or ".." in relative.parts:
+            problems.append(f"{image_file!r}: image_file must be a relative path inside out_dir")
+            continue
+        output = out_dir / _output_name(relative, output_format)
+        if output in owner_of_output:
+            problems.append(
+                f"{image_file!r}: same output file as {owner_of_output[output]!r} (listed twice?)"
+            )
+        owner_of_output[output] = image_file
+        jobs.append(_Job(image_file, source, output))
+    if problems:
+        raise ValueError("bad image_file entries:\n  " + "\n  ".join(problems[:10]))
+    return jobs
+
+
+def _output_name(image_file: PurePosixPath, output_format: OutputFormat) -> PurePosixPath:
+    # The suffix always names the stored format, so no reader is misled by a .png holding a JPEG.
+    if output_format == "png":
+        return image_file.with_suffix(".png")
+    return (
+        image_file
+        if image_file.suffix.lower() in (".jpg", ".jpeg")
+        else image_file.with_suffix(".jpg")
+    )
+
+
+def _run(
+    process: Callable[[_Job], _Outcome],
+    jobs: list[_Job],
+    workers: int | None,
+    progress: bool,
+    desc: str,
+) -> list[_Outcome]:
+    if workers is None:
+        # The cores this process may run on (a container or taskset can allow fewer than exist).
+        has_affinity = hasattr(os, "sched_getaffinity")
+        workers = len(os.sched_getaffinity(0)) if has_affinity else (os.cpu_count() or 1)
+    workers = max(1, min(workers, len(jobs)))
+    bar = functools.partial(tqdm, total=len(jobs), desc=desc, unit="img", disable=not progress)
+    if workers == 1:
+        return list(bar(map(process, jobs)))
+    # Chunks amortise inter-process traffic; several per worker keep the cores evenly busy.
+    chunksize = max(1, min(32, len(jobs) // (workers * 4)))
+    # "spawn": forking a parent that already runs torch/OpenMP threads can deadlock the children.
+    context = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    try:
+        return list(bar(pool.map(process, jobs, chunksize=chunksize)))
+    finally:
+        # After an error or Ctrl-C, drop the queued chunks instead of finishing the dataset first.
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _process(
+    job: _Job,
+    *,
+    spec: ResizeSpec,
+    quality: int,
+    output_format: OutputFormat,
+    max_pixels: int,
+    draft_headroom: float,
+) -> _Outcome:
+    """Resize one image (in a worker process); bad inputs come back with a reason."""
+    existing = _existing_output_size(job, spec, max_pixels)
+    if existing is not None:
+        return _Outcome(job.image_file, *existing, None)
+    try:
+        image = load_resized(
+            job.source, spec.output_size, max_pixels=max_pixels, draft_headroom=draft_headroom
+        )
+    except BadImageError as exc:
+        return _Outcome(job.image_file, 0, 0, exc.reason)
+    # Write errors (disk full, permissions) are not the image's fault: they propagate.
+    with atomic_write(job.output, "wb") as handle:
+        save_output(image, handle, output_format, quality)
+    return _Outcome(job.image_file, image.width, image.height, None)
+
+
+def _existing_output_size(job: _Job, spec: ResizeSpec, max_pixels: int) -> tuple[int, int] | None:
+    """Size of an output left by an earlier run, if it decodes and has the size ``spec`` asks."""
+    if not job.output.is_file():
+        return None
+    try:
+        expected = spec.output_size(*read_size(job.source, max_pixels))
+        with Image.open(job.output) as done:
+            done.load()
+            if done.mode == "RGB" and done.size == expected:
+                return done.size
+    except (BadImageError, OSError, ValueError, SyntaxError):
+        pass
+    return None

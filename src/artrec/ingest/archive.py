@@ -1,0 +1,287 @@
+"""Safe, resumable extraction of zip and tar archives.
+
+The whole member list is checked before anything is written: no member may land outside the
+target folder (absolute names, ``..``, links pointing out, device files), and the declared
+uncompressed size must be plausible (a cap, and a cap on the compression ratio against zip bombs).
+Tar members also go through the standard library's ``'data'`` extraction filter; zip has no such
+filter, so the same rules are applied by hand.
+
+Each file is written under a temporary name and renamed into place, so an interrupted or failed
+run never leaves a truncated file under a member's name nor damages files already there. A re-run
+skips files already present with the right size, which makes extraction resumable.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import posixpath
+import shutil
+import stat
+import tarfile
+import time
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from artrec.utils.atomic import atomic_write
+
+log = logging.getLogger(__name__)
+
+# Below this declared size the compression ratio says nothing: a few KiB of repeated text may
+# compress 500-fold without being a bomb.
+_RATIO_MIN_BYTES = 1 << 20
+_COPY_CHUNK = 1 << 20
+
+
+class ArchiveError(RuntimeError):
+    """An archive could not be read or extracted."""
+
+
+class UnsafeArchiveError(ArchiveError):
+    """An archive member would escape the target folder, or the archive looks like a bomb."""
+
+
+@dataclass(frozen=True)
+class _Member:
+    """One archive entry, checked and reduced to what extraction needs."""
+
+    name: str  # normalised relative POSIX path
+    kind: str  # "file", "dir" or "link" (tar symlinks and hard links)
+    size: int
+    mode: int | None
+    mtime: float | None
+    source: zipfile.ZipInfo | tarfile.TarInfo
+
+
+def safe_extract(
+    archive: Path,
+    target: Path,
+    *,
+    max_total_bytes: int | None = None,
+    max_ratio: float = 200.0,
+    max_members: int = 2_000_000,
+) -> list[Path]:
+    """Extract a zip or tar(.gz/.bz2/.xz) ``archive`` into ``target`` and return its file paths.
+
+    Refuses (``UnsafeArchiveError``, before writing anything) members that would escape
+    ``target`` and archives that declare more than ``max_total_bytes`` uncompressed, expand more
+    than ``max_ratio`` times their size on disk, or hold more than ``max_members`` entries. The
+    returned list holds every file and link of the archive, whether written now or found already
+    in place with the right size.
+    """
+    archive, target = Path(archive), Path(target)
+    if not archive.is_file():
+        raise ArchiveError(f"Archive {archive} does not exist")
+    if zipfile.is_zipfile(archive):
+        with zipfile.ZipFile(archive) as zf:
+            members = _plan(archive, target, _zip_members(archive, zf), max_members)
+            _check_sizes(archive, target, members, max_total_bytes, max_ratio)
+            return _extract(archive, target, members, lambda m: zf.open(m.source), tar=None)
+    if tarfile.is_tarfile(archive):
+        if not hasattr(tarfile, "data_filter"):
+            raise ArchiveError("Safe tar extraction needs Python >= 3.11.4 (tarfile filters)")
+        with tarfile.open(archive, "r:*") as tf:
+            members = _plan(archive, target, _tar_members(archive, target, tf), max_members)
+            _check_sizes(archive, target, members, max_total_bytes, max_ratio)
+            return _extract(archive, target, members, lambda m: tf.extractfile(m.source), tar=tf)
+    raise ArchiveError(f"{archive} is neither a zip nor a tar archive")
+
+
+def _plan(
+    archive: Path, target: Path, members: Iterator[_Member], max_members: int
+) -> list[_Member]:
+    planned = []
+    root = target.resolve()
+    for member in members:
+        if len(planned) >= max_members:
+            raise UnsafeArchiveError(f"{archive} holds more than {max_members} members")
+        # resolve() follows links already on disk, so a pre-existing link cannot be used as an exit.
+        if not (target / member.name).resolve().is_relative_to(root):
+            raise UnsafeArchiveError(
+                f"{archive}: member {member.name!r} would be written outside {target}"
+            )
+        planned.append(member)
+    return planned
+
+
+def _safe_name(archive: Path, raw: str, is_dir: bool) -> str | None:
+    """The member name as a relative POSIX path; refuses absolute names and ``..``.
+
+    None for the target folder itself ("./", written by ``tar -C dir .``), which needs nothing.
+    """
+    # Some Windows tools write backslashes; treat them as separators so "..\\x" is caught too.
+    name = raw.replace("\\", "/")
+    if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
+        raise UnsafeArchiveError(f"{archive}: member {raw!r} has an absolute path")
+    parts = [p for p in name.split("/") if p not in ("", ".")]
+    if ".." in parts:
+        raise UnsafeArchiveError(f"{archive}: member {raw!r} contains '..'")
+    if not parts:
+        if is_dir:
+            return None
+        raise UnsafeArchiveError(f"{archive}: member {raw!r} has an empty name")
+    return posixpath.join(*parts)
+
+
+def _zip_members(archive: Path, zf: zipfile.ZipFile) -> Iterator[_Member]:
+    for info in zf.infolist():
+        name = _safe_name(archive, info.filename, info.is_dir())
+        if name is None:
+            continue
+        unix_mode = info.external_attr >> 16
+        file_type = stat.S_IFMT(unix_mode)
+        if stat.S_ISLNK(unix_mode):
+            link = zf.read(info).decode("utf-8", "replace")
+            resolved = posixpath.normpath(posixpath.join(posixpath.dirname(name), link))
+            where = "outside the target folder" if _escapes(link, resolved) else "inside the target"
+            raise UnsafeArchiveError(
+                f"{archive}: member {info.filename!r} is a symlink to {link!r} ({where}); "
+                "symlinks in zip archives are not extracted"
+            )
+        if file_type not in (0, stat.S_IFREG, stat.S_IFDIR):
+            raise UnsafeArchiveError(f"{archive}: member {info.filename!r} is a special file")
+        if info.flag_bits & 0x1:
+            raise ArchiveError(f"{archive}: member {info.filename!r} is encrypted")
+        mtime = time.mktime((*info.date_time, 0, 0, -1))
+        if info.is_dir():
+            yield _Member(name, "dir", 0, None, None, info)
+        else:
+            yield _Member(name, "file", info.file_size, None, mtime, info)
+
+
+def _escapes(link: str, resolved: str) -> bool:
+    return link.startswith("/") or resolved == ".." or resolved.startswith("../")
+
+
+def _tar_members(archive: Path, target: Path, tf: tarfile.TarFile) -> Iterator[_Member]:
+    for info in tf:
+        name = _safe_name(archive, info.name, info.isdir())
+        if name is None:
+            continue
+        try:
+            checked = tarfile.data_filter(info, str(target))
+        except tarfile.FilterError as exc:
+            raise UnsafeArchiveError(f"{archive}: member {info.name!r} refused: {exc}") from exc
+        if checked is None:  # the filter asks to skip this member
+            continue
+        if checked.isdir():
+            kind = "dir"
+        elif checked.isreg():
+            kind = "file"
+        else:
+            kind = "link"  # the 'data' filter lets through only files, dirs and safe links
+        yield _Member(name, kind, checked.size, checked.mode, checked.mtime, checked)
+
+
+def _already_there(target: Path, member: _Member) -> bool:
+    path = target / member.name
+    if member.kind == "file":
+        return path.is_file() and not path.is_symlink() and path.stat().st_size == member.size
+    if member.kind == "dir":
+        return path.is_dir()
+    return False
+
+
+def _check_sizes(
+    archive: Path,
+    target: Path,
+    members: list[_Member],
+    max_total_bytes: int | None,
+    max_ratio: float,
+) -> None:
+    total = sum(m.size for m in members if m.kind == "file")
+    if max_total_bytes is not None and total > max_total_bytes:
+        raise UnsafeArchiveError(
+            f"{archive} declares {total} bytes uncompressed, above the limit of {max_total_bytes}"
+        )
+    packed = max(archive.stat().st_size, 1)
+    if total >= _RATIO_MIN_BYTES and total / packed > max_ratio:
+        raise UnsafeArchiveError(
+            f"{archive} declares {total} bytes uncompressed from {packed} bytes on disk: a "
+            f"compression ratio of {total / packed:.0f}, above {max_ratio:g} (a zip bomb?)"
+        )
+    needed = sum(m.size for m in members if m.kind == "file" and not _already_there(target, m))
+    existing = target
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    free = shutil.disk_usage(existing).free
+    if needed > free:
+        raise ArchiveError(
+            f"Extracting {archive} into {target} needs {needed} more bytes, only {free} are free"
+        )
+
+
+def _extract(
+    archive: Path,
+    target: Path,
+    members: list[_Member],
+    open_member: Callable[[_Member], IO[bytes]],
+    tar: tarfile.TarFile | None,
+) -> list[Path]:
+    target.mkdir(parents=True, exist_ok=True)
+    umask = _current_umask()
+    written: list[Path] = []
+    skipped = 0
+    root = target.resolve()
+    for member in members:
+        path = target / member.name
+        # Checked again now because links extracted earlier in this run may have changed where
+        # a parent folder leads since the plan was made.
+        if not path.parent.resolve().is_relative_to(root):
+            raise UnsafeArchiveError(
+                f"{archive}: member {member.name!r} would be written outside {target}"
+            )
+        if member.kind == "dir":
+            path.mkdir(parents=True, exist_ok=True)
+            continue
+        written.append(path)
+        if _already_there(target, member):
+            skipped += 1
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            if member.kind == "file":
+                mode = member.mode if member.mode is not None else 0o666 & ~umask
+                with open_member(member) as src:
+                    _write_file(src, path, mode, member.mtime)
+            else:
+                _extract_tar_link(tar, target, member)
+        except (OSError, zipfile.BadZipFile, tarfile.TarError, EOFError) as exc:
+            raise ArchiveError(
+                f"{archive}: could not extract member {member.name!r}: {exc}. "
+                "Files extracted before it are complete; re-run to resume."
+            ) from exc
+    if skipped:
+        log.info("%s: %d members already extracted in %s were kept", archive, skipped, target)
+    return written
+
+
+def _write_file(src: IO[bytes], path: Path, mode: int, mtime: float | None) -> None:
+    with atomic_write(path, "wb") as out:
+        shutil.copyfileobj(src, out, _COPY_CHUNK)
+        os.fchmod(out.fileno(), mode)
+    if mtime is not None:
+        os.utime(path, (mtime, mtime))
+
+
+def _extract_tar_link(tf: tarfile.TarFile, target: Path, member: _Member) -> None:
+    """Let tarfile (with its 'data' filter) make the link under a temporary name, then rename."""
+    final = target / member.name
+    temp_name = posixpath.join(posixpath.dirname(member.name), f".{final.name}.extracting")
+    temp = target / temp_name
+    try:
+        tf.extract(member.source.replace(name=temp_name), target, filter="data")
+        os.replace(temp, final)
+    finally:
+        if temp.is_symlink() or temp.exists():
+            temp.unlink()
+
+
+def _current_umask() -> int:
+    # The only portable way to read the umask is to set it and put it back.
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask

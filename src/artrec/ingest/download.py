@@ -1,0 +1,313 @@
+"""Resumable, checksum-verified downloads of one file.
+
+``download`` streams a URL into ``<dest>.part``, resumes that partial file with an HTTP ``Range``
+request after an interruption (within one call by retrying, or in a later call), checks the md5 of
+the complete file and only then renames it to ``dest``. Whatever goes wrong, the bytes already
+fetched stay on disk: a failed checksum keeps them as ``.part`` and the error says where.
+
+Local sources (``file://`` URLs and plain paths) are copied the same way, so a user who fetched a
+file by hand can point the pipeline at it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import time
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+from urllib.request import url2pathname
+
+import requests
+from tqdm.auto import tqdm
+
+log = logging.getLogger(__name__)
+
+# Seconds to wait before the first retry; doubled after each failed attempt without progress.
+_RETRY_WAIT_S = 2.0
+# Answers that say "try again later" rather than "this will never work".
+_TRANSIENT_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
+_CONTENT_RANGE = re.compile(r"bytes\s+(?:(\d+)-(\d+)|\*)/(\d+|\*)")
+
+
+class DownloadError(RuntimeError):
+    """A file could not be fetched; the message says how to supply it by hand."""
+
+
+class ChecksumError(DownloadError):
+    """A file's md5 differs from the published one; its bytes are kept, never deleted."""
+
+
+class _TransientError(Exception):
+    """An attempt failed in a way that retrying (and resuming) may fix."""
+
+
+# Connection refused or reset, DNS failure, timeout, body cut short (ChunkedEncodingError).
+_TRANSIENT_ERRORS = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+    _TransientError,
+)
+
+
+def partial_path(dest: Path) -> Path:
+    """Where ``download`` keeps the bytes of ``dest`` until they are complete and verified."""
+    return dest.with_name(dest.name + ".part")
+
+
+def file_md5(path: Path, chunk_size: int = 1 << 20) -> str:
+    """Hex md5 of a file, read in chunks so that large archives need little memory."""
+    digest = hashlib.md5(usedforsecurity=False)
+    with open(path, "rb") as handle:
+        while chunk := handle.read(chunk_size):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def download(
+    url: str,
+    dest: Path,
+    md5: str | None,
+    *,
+    timeout: float = 60,
+    chunk_size: int = 1 << 20,
+    progress: bool = True,
+    retries: int = 3,
+) -> Path:
+    """Fetch ``url`` to ``dest`` (resuming, retrying, md5-checked) and return ``dest``.
+
+    ``url`` may be ``http(s)://``, ``file://`` or a plain local path. A file already at ``dest``
+    with the right md5 (or any file there when ``md5`` is None) is returned untouched.
+    After a failed attempt (connection lost, timeout, HTTP 5xx) it waits and resumes, up to
+    ``retries`` times in a row; the count restarts whenever an attempt brought new bytes.
+    ``retries=0`` gives up at the first failure, leaving ``<dest>.part`` for the next call.
+
+    Raises ``DownloadError`` when the file cannot be fetched (message: the URL, the md5 and the
+    path to place it at by hand) and ``ChecksumError`` when its md5 is wrong (the bytes are kept).
+    """
+    dest = Path(dest)
+    expected = md5.lower() if md5 else None
+    if dest.exists():
+        if expected is None:
+            return dest
+        actual = file_md5(dest, chunk_size)
+        if actual == expected:
+            return dest
+        raise ChecksumError(
+            f"{dest} exists but its md5 is {actual}, expected {expected}. "
+            f"Move or delete it to download it again from {url}, "
+            "or replace it with a correct copy."
+        )
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    part = partial_path(dest)
+    local = _local_path(url)
+    if local is None:
+        _fetch_http(
+            url,
+            part,
+            dest,
+            expected,
+            timeout=timeout,
+            chunk_size=chunk_size,
+            progress=progress,
+            retries=retries,
+        )
+    else:
+        _copy_local(local, part, url, dest, expected, chunk_size=chunk_size, progress=progress)
+    _verify(part, url, dest, expected, chunk_size)
+    os.replace(part, dest)
+    return dest
+
+
+def _verify(part: Path, url: str, dest: Path, expected: str | None, chunk_size: int) -> None:
+    if expected is None:
+        log.warning("No md5 given for %s: %s is used unverified", url, dest)
+        return
+    actual = file_md5(part, chunk_size)
+    if actual != expected:
+        raise ChecksumError(
+            f"Checksum mismatch for {dest.name} from {url}: expected md5 {expected}, "
+            f"got {actual}. The fetched bytes are kept in {part}; delete that file to download "
+            f"again, or place a correct copy at {dest} by hand."
+        )
+
+
+def _manual_hint(url: str, dest: Path, expected: str | None) -> str:
+    checksum = f"md5 {expected}" if expected else "no published md5"
+    return (
+        f"To supply it by hand, fetch {url} on a machine with network access, check it "
+        f"({checksum}) and place it at {dest}"
+    )
+
+
+def _local_path(url: str) -> Path | None:
+    """The file a ``file://`` URL or plain path names; None for a network URL."""
+    scheme = urlsplit(url).scheme.lower()
+    if scheme == "file":
+        parts = urlsplit(url)
+        return Path(url2pathname(unquote(parts.path)))
+    # A one-letter scheme is a Windows drive ("C:\\data\\x.zip"), i.e. a plain path.
+    if len(scheme) <= 1:
+        return Path(url)
+    if scheme in ("http", "https"):
+        return None
+    raise ValueError(
+        f"Unsupported URL scheme {scheme!r} in {url}: use http(s)://, file:// or a path"
+    )
+
+
+def _copy_local(
+    source: Path,
+    part: Path,
+    url: str,
+    dest: Path,
+    expected: str | None,
+    *,
+    chunk_size: int,
+    progress: bool,
+) -> None:
+    if not source.is_file():
+        raise DownloadError(
+            f"Could not copy {url}: {source} is not a file.\n{_manual_hint(url, dest, expected)}"
+        )
+    # A fresh copy each time: a local copy is cheap compared with reasoning about a stale .part.
+    with (
+        open(source, "rb") as src,
+        open(part, "wb") as out,
+        _progress_bar(source.stat().st_size, 0, dest.name, progress) as bar,
+    ):
+        while chunk := src.read(chunk_size):
+            out.write(chunk)
+            bar.update(len(chunk))
+        out.flush()
+        os.fsync(out.fileno())
+
+
+def _progress_bar(total: int | None, initial: int, name: str, enabled: bool) -> tqdm:
+    return tqdm(
+        total=total,
+        initial=initial,
+        desc=name,
+        unit="B",
+        unit_scale=True,
+        unit_divisor=1024,
+        disable=not enabled,
+    )
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+def _fetch_http(
+    url: str,
+    part: Path,
+    dest: Path,
+    expected: str | None,
+    *,
+    timeout: float,
+    chunk_size: int,
+    progress: bool,
+    retries: int,
+) -> None:
+    failures = 0
+    largest = _size(part)
+    with requests.Session() as session:
+        while True:
+            try:
+                _http_attempt(session, url, part, dest, expected, timeout, chunk_size, progress)
+                return
+            except _TRANSIENT_ERRORS as exc:
+                reason = exc
+            size = _size(part)
+            # A failure after new bytes starts a fresh count: a long download over a flaky link
+            # keeps going as long as it advances.
+            if size > largest:
+                largest = size
+                failures = 1
+            else:
+                failures += 1
+            if failures > retries:
+                kept = f"\nThe {size} bytes fetched so far are kept in {part}." if size else ""
+                raise DownloadError(
+                    f"Could not download {url}: {reason}{kept}\n{_manual_hint(url, dest, expected)}"
+                ) from reason
+            wait = _RETRY_WAIT_S * 2 ** max(failures - 1, 0)
+            log.warning("Download of %s interrupted (%s); resuming in %.0f s", url, reason, wait)
+            time.sleep(wait)
+
+
+def _http_attempt(
+    session: requests.Session,
+    url: str,
+    part: Path,
+    dest: Path,
+    expected: str | None,
+    timeout: float,
+    chunk_size: int,
+    progress: bool,
+) -> None:
+    """One GET; returns when ``part`` holds the whole file, raises ``_TransientError`` if not."""
+    offset = _size(part)
+    # identity: the byte counts of Range and Content-Length must be those of the file itself.
+    headers = {"Accept-Encoding": "identity"}
+    if offset:
+        headers["Range"] = f"bytes={offset}-"
+    with session.get(url, headers=headers, stream=True, timeout=timeout) as response:
+        status = response.status_code
+        if status == 416 and offset:
+            _, _, total = _parse_content_range(response.headers.get("Content-Range"))
+            if total is None or total == offset:
+                return  # the partial file already holds every byte; the md5 check follows
+            raise DownloadError(
+                f"{part} holds {offset} bytes but {url} has {total}: it is not a partial copy "
+                f"of this file. Delete it to download again.\n{_manual_hint(url, dest, expected)}"
+            )
+        if status in _TRANSIENT_STATUS:
+            raise _TransientError(f"HTTP {status} {response.reason}")
+        if status not in (200, 206):
+            raise DownloadError(
+                f"Could not download {url}: HTTP {status} {response.reason}.\n"
+                f"{_manual_hint(url, dest, expected)}"
+            )
+        if status == 206:
+            start, _, total = _parse_content_range(response.headers.get("Content-Range"))
+            if start != offset:
+                raise _TransientError(f"asked for bytes from {offset}, server sent from {start}")
+            mode = "ab"
+            log.info("Resuming %s from byte %d", url, offset)
+        else:
+            if offset:
+                log.info("Server ignored the Range request for %s; restarting from byte 0", url)
+            offset = 0
+            mode = "wb"
+            length = response.headers.get("Content-Length")
+            total = int(length) if length and length.isdigit() else None
+        with open(part, mode) as out, _progress_bar(total, offset, dest.name, progress) as bar:
+            for chunk in response.iter_content(chunk_size):
+                out.write(chunk)
+                bar.update(len(chunk))
+            out.flush()
+            os.fsync(out.fileno())
+    size = _size(part)
+    if total is not None and size < total:
+        raise _TransientError(f"connection closed after {size} of {total} bytes")
+
+
+def _parse_content_range(header: str | None) -> tuple[int | None, int | None, int | None]:
+    """``bytes 10-99/100`` -> (10, 99, 100); unknown parts are None."""
+    match = _CONTENT_RANGE.fullmatch(header.strip()) if header else None
+    if not match:
+        return None, None, None
+    start, end, total = match.groups()
+    return (
+        int(start) if start else None,
+        int(end) if end else None,
+        int(total) if total and total != "*" else None,
+    )

@@ -1,0 +1,236 @@
+"""Declarative description of a dataset's official files, and fetching them from a source.
+
+A *source* says where the official files come from; ``fetch_from`` tells the kinds apart by this
+rule, applied in order:
+
+1. ``"official"``: the URLs published by the dataset's authors (``OfficialFile.url``).
+2. A string with a URL scheme (``http://``, ``https://``, ``file://``): a base URL (a mirror)
+   serving the official file names, fetched as ``<source>/<name>``; md5 sums are still checked.
+3. Anything else is a local folder. For each official file, in this order:
+   a. the archive itself, ``<folder>/<name>``: its md5 is checked, then it is extracted from
+      where it is (not copied);
+   b. the content it unpacks to, already unpacked: every path in ``OfficialFile.contents`` is in
+      the folder. Those paths are hard-linked (same filesystem) or copied into ``extract_to``.
+      No checksum is possible here: the published md5 is that of the archive.
+   Neither -> ``FileNotFoundError`` naming the folder, the archive and the content looked for.
+
+The source is only ever read. Downloaded archives are kept in ``dest_dir`` (a re-run finds them);
+after a successful extraction a marker ``extract_to/.<name>.extracted`` holding the archive's md5
+lets later runs skip both download and extraction, even once the archive has been deleted to
+save space. Delete the marker to force a fresh extraction.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from artrec.ingest.archive import safe_extract
+from artrec.ingest.download import ChecksumError, download, file_md5
+from artrec.utils.atomic import atomic_write, atomic_write_text
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class OfficialFile:
+    """One file published with a dataset.
+
+    ``extract``: unpack it into the extraction folder (an archive) or place it there as is.
+    ``contents``: top-level paths the archive unpacks to; a local folder holding all of them is
+    recognised as an already-unpacked copy.
+    ``md5``: the published checksum, or None where the authors publish none (then the download
+    is only checked for completeness against its announced length).
+    ``into``: sub-folder of the extraction folder that the file unpacks into ("" = the folder).
+    """
+
+    name: str
+    url: str
+    md5: str | None
+    extract: bool = True
+    contents: tuple[str, ...] = ()
+    into: str = ""
+
+
+MAME_OFFICIAL_FILES: tuple[OfficialFile, ...] = (
+    OfficialFile(
+        name="MAMe_metadata.zip",
+        url="https://storage.hpai.bsc.es/mame-dataset/MAMe_metadata.zip",
+        md5="0bca980978e3883f753f01ccad955981",
+        contents=("MAMe_dataset.csv", "MAMe_labels.csv", "MAMe_toy_dataset.csv"),
+    ),
+    OfficialFile(
+        name="MAMe_data.zip",
+        url="https://storage.hpai.bsc.es/mame-dataset/MAMe_data.zip",
+        md5="39b11ef14dba807faf284f74ec2576d3",
+        contents=("data",),
+    ),
+)
+
+
+# The Met (http://cmp.felk.cvut.cz/met/): image tars unpack to their own folder (MET/,
+# test_met/, ...) under images/, the ground truth tar to the JSON files. The authors publish no
+# checksums, so md5 is None: put a known md5 here once you have verified a copy.
+_MET_BASE = "http://ptak.felk.cvut.cz/met/dataset"
+MET_OFFICIAL_FILES: tuple[OfficialFile, ...] = (
+    OfficialFile(
+        name="ground_truth.tar.gz",
+        url=f"{_MET_BASE}/ground_truth.tar.gz",
+        md5=None,
+        contents=("MET_database.json", "mini_MET_database.json", "valset.json", "testset.json"),
+    ),
+    *(
+        OfficialFile(
+            name=f"{folder}.tar.gz",
+            url=f"{_MET_BASE}/{folder}.tar.gz",
+            md5=None,
+            contents=(folder,),
+            into="images",
+        )
+        for folder in ("MET", "test_met", "test_other", "test_noart")
+    ),
+)
+
+
+def fetch_official(
+    files: tuple[OfficialFile, ...] | list[OfficialFile],
+    dest_dir: Path,
+    extract_to: Path,
+    *,
+    progress: bool = True,
+) -> Path:
+    """Download each file from its official URL into ``dest_dir`` and unpack it into ``extract_to``.
+
+    Downloads resume and are md5-checked (see ``download``); extraction is safe and resumable
+    (see ``safe_extract``). Returns ``extract_to``.
+    """
+    for official in files:
+        _fetch_one(official, official.url, Path(dest_dir), Path(extract_to), progress)
+    return Path(extract_to)
+
+
+def fetch_from(
+    source: str,
+    files: tuple[OfficialFile, ...] | list[OfficialFile],
+    dest_dir: Path,
+    extract_to: Path,
+    *,
+    progress: bool = True,
+) -> Path:
+    """Fetch ``files`` from ``source`` (see the module docstring for the rule) into ``extract_to``.
+
+    Returns ``extract_to``.
+    """
+    dest_dir, extract_to = Path(dest_dir), Path(extract_to)
+    if source == "synthetic":
+        raise ValueError("source 'synthetic' is generated by the ingest stage, not fetched")
+    if source == "official":
+        return fetch_official(files, dest_dir, extract_to, progress=progress)
+    if len(urlsplit(source).scheme) > 1:  # one letter would be a Windows drive
+        base = source.rstrip("/")
+        for official in files:
+            _fetch_one(official, f"{base}/{official.name}", dest_dir, extract_to, progress)
+        return extract_to
+    folder = Path(source).expanduser()
+    if not folder.is_dir():
+        raise FileNotFoundError(
+            f"Data source {source!r} is not 'official', a URL, or an existing folder"
+        )
+    for official in files:
+        _fetch_from_folder(official, folder, extract_to)
+    return extract_to
+
+
+def _marker(official: OfficialFile, extract_to: Path) -> Path:
+    return extract_to / f".{official.name}.extracted"
+
+
+def _is_done(official: OfficialFile, extract_to: Path) -> bool:
+    marker = _marker(official, extract_to)
+    return marker.is_file() and marker.read_text().strip() == str(official.md5)
+
+
+def _fetch_one(
+    official: OfficialFile, url: str, dest_dir: Path, extract_to: Path, progress: bool
+) -> None:
+    if _is_done(official, extract_to):
+        log.info("%s already in %s; skipped", official.name, extract_to)
+        return
+    archive = download(url, dest_dir / official.name, official.md5, progress=progress)
+    _unpack(official, archive, extract_to)
+
+
+def _unpack(official: OfficialFile, archive: Path, extract_to: Path) -> None:
+    target = extract_to / official.into
+    if official.extract:
+        safe_extract(archive, target)
+    else:
+        _link_or_copy(archive, target / official.name)
+    atomic_write_text(_marker(official, extract_to), f"{official.md5}\n")
+
+
+def _fetch_from_folder(official: OfficialFile, folder: Path, extract_to: Path) -> None:
+    archive = folder / official.name
+    if archive.is_file():
+        if _is_done(official, extract_to):
+            return
+        actual = file_md5(archive)
+        if official.md5 is not None and actual != official.md5:
+            raise ChecksumError(
+                f"Checksum mismatch for {archive}: expected md5 {official.md5}, got {actual}. "
+                "The file was left as it is; replace it with a correct copy."
+            )
+        _unpack(official, archive, extract_to)
+        return
+    # An unpacked copy is looked for where the archive would put it, or at the folder's top.
+    base = folder / official.into if (folder / official.into).is_dir() else folder
+    missing = [c for c in official.contents if not (base / c).exists()]
+    if official.contents and not missing:
+        for content in official.contents:
+            _link_or_copy_tree(base / content, extract_to / official.into / content)
+        log.info("Used the unpacked content of %s found in %s", official.name, folder)
+        return
+    looked_for = f" nor its unpacked content (missing: {', '.join(missing)})" if missing else ""
+    raise FileNotFoundError(
+        f"{folder} holds neither {official.name}{looked_for}. Place the official file "
+        f"(md5 {official.md5}, from {official.url}) there, or use source 'official'."
+    )
+
+
+def _link_or_copy_tree(source: Path, dest: Path) -> None:
+    if not source.is_dir():
+        _link_or_copy(source, dest)
+        return
+    for dirpath, _, filenames in os.walk(source):
+        for filename in filenames:
+            path = Path(dirpath) / filename
+            _link_or_copy(path, dest / path.relative_to(source))
+
+
+def _link_or_copy(source: Path, dest: Path) -> None:
+    """Place ``source`` at ``dest``; a file of the same size already there is kept (resume).
+
+    A hard link shares the bytes with the source: safe because this project only ever replaces
+    files (atomic rename), never rewrites them in place.
+    """
+    if dest.is_file() and dest.stat().st_size == source.stat().st_size:
+        return
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    temp = dest.with_name(f".{dest.name}.linking")
+    temp.unlink(missing_ok=True)
+    try:
+        os.link(source, temp)
+        os.replace(temp, dest)
+        return
+    except OSError:
+        # Other filesystem, a filesystem without hard links, or not allowed (protected_hardlinks).
+        temp.unlink(missing_ok=True)
+    with open(source, "rb") as src, atomic_write(dest, "wb") as out:
+        shutil.copyfileobj(src, out, 1 << 20)
+        # Keep the source's read bits (the temporary file starts private), writable by its owner.
+        os.fchmod(out.fileno(), stat.S_IMODE(source.stat().st_mode) | stat.S_IWUSR)

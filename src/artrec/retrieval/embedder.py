@@ -1,0 +1,241 @@
+"""Global image descriptors for instance-level recognition (the Met paper, section 3).
+
+f(x) = L2(FC(L2(GeM(trunk(x))))), the FC projector being optional; the multi-scale descriptor is
+v(x) = L2(sum over r in R of f(x_r)), with x_r the image downsampled by the factor r,
+R = {1, 2^-0.5, 2^-1} (multi-scale) or {1} (single-scale).
+
+The embedder takes already-normalised tensors; :func:`inference_transform` builds the PIL -> tensor
+step (longer side capped at 500 px, per-channel normalisation). The normalisation must match the
+trunk's training: ImageNet statistics for ImageNet weights, 0.5 / 0.5 for the project's
+MAMe-trained backbone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch import nn
+
+from artrec.retrieval.gem import GeM
+from artrec.retrieval.whitening import PCAWhitening, as_linear_layer
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+# The MAMe protocol scales to [0, 1] and normalises with mean 0.5, std 0.5 per channel.
+MAME_MEAN = (0.5, 0.5, 0.5)
+MAME_STD = (0.5, 0.5, 0.5)
+
+SINGLE_SCALE = (1.0,)
+MULTI_SCALE = (1.0, 2**-0.5, 0.5)
+
+
+class Embedder(nn.Module):
+    """trunk -> GeM -> L2 -> [FC projector -> L2].
+
+    ``trunk`` is any module mapping (B, 3, H, W) to a (B, trunk_dim, h, w) feature map.
+    ``projector_dim`` adds the FC layer (None: no projector); initialise it from a PCA whitening
+    with :meth:`init_projector`. ``mean``/``std`` are metadata for building the input transform.
+    """
+
+    def __init__(
+        self,
+        trunk: nn.Module,
+        trunk_dim: int,
+        *,
+        gem_p: float = 3.0,
+        learn_p: bool = True,
+        projector_dim: int | None = None,
+        mean: Sequence[float] = IMAGENET_MEAN,
+        std: Sequence[float] = IMAGENET_STD,
+    ) -> None:
+        super().__init__()
+        self.trunk = trunk
+        self.trunk_dim = int(trunk_dim)
+        self.pool = GeM(p=gem_p, learnable=learn_p)
+        self.projector = nn.Linear(self.trunk_dim, projector_dim) if projector_dim else None
+        self.mean = tuple(float(m) for m in mean)
+        self.std = tuple(float(s) for s in std)
+
+    @property
+    def output_dim(self) -> int:
+        return self.projector.out_features if self.projector is not None else self.trunk_dim
+
+    def init_projector(self, pcaw: PCAWhitening) -> None:
+        """Replace the FC projector by the whitening expressed as a linear layer."""
+        if pcaw.input_dim != self.trunk_dim:
+            raise ValueError(
+                f"whitening input dimension {pcaw.input_dim} != trunk dimension {self.trunk_dim}"
+            )
+        device = next(self.parameters()).device
+        self.projector = as_linear_layer(pcaw).to(device)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """Single-scale descriptors f(x): (B, 3, H, W) -> L2-normalised (B, output_dim)."""
+        features = self.trunk(images)
+        if features.ndim != 4 or features.shape[1] != self.trunk_dim:
+            raise ValueError(
+                f"trunk must return (B, {self.trunk_dim}, h, w), got {tuple(features.shape)}"
+            )
+        x = F.normalize(self.pool(features), dim=-1)
+        if self.projector is not None:
+            x = F.normalize(self.projector(x), dim=-1)
+        return x
+
+    def multiscale(
+        self, images: torch.Tensor, scales: Sequence[float] = MULTI_SCALE
+    ) -> torch.Tensor:
+        """v(x) = L2(sum_r f(x_r)); downsampling is antialiased bilinear (r < 1 only)."""
+        total = None
+        for r in scales:
+            if r == 1:
+                scaled = images
+            else:
+                scaled = F.interpolate(
+                    images, scale_factor=r, mode="bilinear", align_corners=False, antialias=True
+                )
+            descriptor = self(scaled)
+            total = descriptor if total is None else total + descriptor
+        if total is None:
+            raise ValueError("scales must not be empty")
+        return F.normalize(total, dim=-1)
+
+
+class ResizeLongerSide:
+    """Shrink a PIL image so that its longer side is at most ``max_side`` (aspect kept).
+
+    Images already small enough are returned unchanged: the Met images are at most 500 x 500 and
+    upsampling them would change the descriptors.
+    """
+
+    def __init__(self, max_side: int = 500) -> None:
+        if max_side < 1:
+            raise ValueError(f"max_side must be >= 1, got {max_side}")
+        self.max_side = int(max_side)
+
+    def __call__(self, image: Image.Image) -> Image.Image:
+        width, height = image.size
+        longer = max(width, height)
+        if longer <= self.max_side:
+            return image
+        scale = self.max_side / longer
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        return image.resize(size, Image.Resampling.BILINEAR, reducing_gap=None)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(max_side={self.max_side})"
+
+
+def inference_transform(
+    max_side: int = 500,
+    mean: Sequence[float] = IMAGENET_MEAN,
+    std: Sequence[float] = IMAGENET_STD,
+) -> Callable[[Image.Image], torch.Tensor]:
+    """PIL image -> normalised float tensor (3, H, W), longer side at most ``max_side``."""
+    from torchvision.transforms import v2  # imported here: torchvision takes seconds to import
+
+    return v2.Compose(
+        [
+            ResizeLongerSide(max_side),
+            v2.ToImage(),
+            v2.ToDtype(torch.float32, scale=True),
+            v2.Normalize(mean=list(mean), std=list(std)),
+            v2.ToPureTensor(),
+        ]
+    )
+
+
+def torchvision_trunk(
+    name: str, weights: str | None = None, checkpoint: str | Path | None = None
+) -> tuple[nn.Module, int]:
+    """Convolutional part of a torchvision ResNet ('resnet18' or 'resnet50') and its width.
+
+    ``checkpoint``: a local state dict of the whole classification network (torchvision's own
+    ``.pth`` files, optionally wrapped in {"state_dict": ...} and/or prefixed "module."); it takes
+    precedence over ``weights`` (a torchvision weights name such as "IMAGENET1K_V1", which is
+    fetched into the torch hub cache when not there). Neither: random initialisation.
+    """
+    dims = {"resnet18": 512, "resnet50": 2048}
+    if name not in dims:
+        raise ValueError(f"unsupported torchvision trunk {name!r}; choose from {sorted(dims)}")
+    from torchvision import models
+
+    use_weights = None if checkpoint is not None else weights
+    network = models.get_model(name, weights=use_weights)
+    if checkpoint is not None:
+        state = _read_state_dict(checkpoint)
+        state = {k: v for k, v in state.items() if not k.startswith("fc.")}
+        missing, unexpected = network.load_state_dict(state, strict=False)
+        missing = [k for k in missing if not k.startswith("fc.")]
+        if missing or unexpected:
+            raise ValueError(
+                f"{checkpoint}: not a {name} state dict (missing {missing[:5]}, "
+                f"unexpected {unexpected[:5]})"
+            )
+    # Drop the global average pool and the classifier; the trunk ends with a ReLU, so its
+    # activations are non-negative as GeM expects.
+    trunk = nn.Sequential(*list(network.children())[:-2])
+    return trunk, dims[name]
+
+
+def timm_trunk(
+    name: str, checkpoint: str | Path | None = None, pretrained: bool = False
+) -> tuple[nn.Module, int]:
+    """A timm model without pooling and classifier (returns feature maps), and its width.
+
+    ``checkpoint``: a local state dict for the model (classifier weights are ignored).
+    ``pretrained=True`` without a checkpoint lets timm fetch its default weights.
+    """
+    import timm
+
+    model = timm.create_model(
+        name, pretrained=pretrained and checkpoint is None, num_classes=0, global_pool=""
+    )
+    if checkpoint is not None:
+        state = _read_state_dict(checkpoint)
+        classifier = model.default_cfg.get("classifier", "fc")
+        state = {k: v for k, v in state.items() if not k.startswith(f"{classifier}.")}
+        missing, unexpected = model.load_state_dict(state, strict=False)
+        if missing or unexpected:
+            raise ValueError(
+                f"{checkpoint}: not a {name} state dict (missing {missing[:5]}, "
+                f"unexpected {unexpected[:5]})"
+            )
+    return model, int(model.num_features)
+
+
+def _read_state_dict(path: str | Path) -> Mapping[str, Any]:
+    state = torch.load(Path(path), map_location="cpu", weights_only=True)
+    if isinstance(state, Mapping) and "state_dict" in state:
+        state = state["state_dict"]
+    if not isinstance(state, Mapping):
+        raise ValueError(f"{path}: expected a state dict, got {type(state).__name__}")
+    prefix = "module."
+    if state and all(k.startswith(prefix) for k in state):
+        state = {k[len(prefix) :]: v for k, v in state.items()}
+    return state
+
+
+def scales_for(multiscale: bool) -> tuple[float, ...]:
+    """R = {1, 2^-0.5, 2^-1} for multi-scale, {1} for single-scale."""
+    return MULTI_SCALE if multiscale else SINGLE_SCALE
+
+
+__all__ = [
+    "IMAGENET_MEAN",
+    "IMAGENET_STD",
+    "MAME_MEAN",
+    "MAME_STD",
+    "MULTI_SCALE",
+    "SINGLE_SCALE",
+    "Embedder",
+    "ResizeLongerSide",
+    "inference_transform",
+    "scales_for",
+    "timm_trunk",
+    "torchvision_trunk",
+]

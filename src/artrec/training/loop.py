@@ -1,0 +1,298 @@
+"""One training loop for image classifiers (model: torchvision's classification reference script).
+
+Reproducibility and resumption:
+- Every epoch starts by seeding Python, numpy and torch with a seed derived from ``(seed, epoch)``,
+  by calling ``set_epoch(epoch)`` on the loader's sampler/batch sampler when they have it, and by
+  reseeding the loader's own ``generator``. An epoch therefore depends only on the weights and
+  optimizer state it starts from and on ``(seed, epoch)``.
+- After every epoch a checkpoint (weights, optimizer, history, best weights, RNG states) is written
+  atomically to ``checkpoint_dir/checkpoint.pt``; a later call with the same ``checkpoint_dir``
+  resumes after the last finished epoch. A run killed and resumed thus ends with the same weights
+  and metrics as an uninterrupted run (bit for bit on the CPU; on CUDA only as far as the kernels
+  are deterministic).
+- The model's initial weights are the caller's: seed before building the model.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.metrics import recall_score
+from torch import nn
+from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
+
+from artrec.training.checkpoint import (
+    CHECKPOINT_NAME,
+    capture_rng_state,
+    load_checkpoint,
+    restore_rng_state,
+    save_checkpoint,
+)
+
+OPTIMIZERS = ("amsgrad", "adam", "sgd")
+# Settings that must not change between an interrupted run and its resumption.
+RESUME_KEYS = ("optimizer", "lr", "weight_decay", "seed")
+
+LogFn = Callable[[int, dict[str, float]], None]
+
+
+@dataclass
+class TrainResult:
+    """Per-epoch metrics; the epoch with the lowest validation loss and its weights (on the CPU)."""
+
+    history: pd.DataFrame
+    best_epoch: int
+    best_state_dict: dict[str, torch.Tensor]
+
+
+def epoch_seed(seed: int, epoch: int) -> int:
+    """A well-mixed 32-bit seed for one epoch (runs seeded s and s+1 share no epoch seeds)."""
+    return int(np.random.SeedSequence([seed, epoch]).generate_state(1)[0])
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python's, numpy's and torch's (all devices) global generators."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def build_optimizer(
+    name: str, parameters: Any, lr: float, weight_decay: float = 0.0
+) -> torch.optim.Optimizer:
+    """``'amsgrad'`` (the paper's: Adam with the AMSGrad fix), ``'adam'`` or ``'sgd'`` (momentum
+    0.9)."""
+    if name == "amsgrad":
+        return torch.optim.Adam(parameters, lr=lr, weight_decay=weight_decay, amsgrad=True)
+    if name == "adam":
+        return torch.optim.Adam(parameters, lr=lr, weight_decay=weight_decay)
+    if name == "sgd":
+        return torch.optim.SGD(parameters, lr=lr, momentum=0.9, weight_decay=weight_decay)
+    raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {name!r}")
+
+
+def mean_class_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Mean over the classes present in ``y_true`` of each class's accuracy (recall)."""
+    if len(y_true) == 0:
+        return math.nan
+    present = np.unique(y_true)
+    return float(recall_score(y_true, y_pred, labels=present, average="macro", zero_division=0))
+
+
+def evaluate_classifier(
+    model: nn.Module, loader: DataLoader, device: str | torch.device, progress: bool = False
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Labels, arg-max predictions (in loader order) and the mean cross-entropy per image."""
+    device = torch.device(device)
+    model.eval()
+    criterion = nn.CrossEntropyLoss(reduction="sum")
+    y_true, y_pred, total_loss = [], [], 0.0
+    with torch.inference_mode():
+        for images, labels in tqdm(loader, desc="eval", leave=False, disable=not progress):
+            images = images.to(device, non_blocking=True)
+            labels = labels.to(device, non_blocking=True)
+            logits = model(images)
+            total_loss += criterion(logits, labels).item()
+            y_true.append(labels.cpu())
+            y_pred.append(logits.argmax(dim=1).cpu())
+    if not y_true:
+        return np.empty(0, np.int64), np.empty(0, np.int64), math.nan
+    y_true_all = torch.cat(y_true).numpy()
+    return y_true_all, torch.cat(y_pred).numpy(), total_loss / len(y_true_all)
+
+
+def train_one_epoch(
+    model: nn.Module,
+    loader: DataLoader,
+    optimizer: torch.optim.Optimizer,
+    device: torch.device,
+    progress: bool = False,
+) -> dict[str, float]:
+    """One pass over ``loader``: loss and accuracies of the training-mode outputs, throughput."""
+    model.train()
+    criterion = nn.CrossEntropyLoss()
+    y_true, y_pred, total_loss = [], [], 0.0
+    start = time.perf_counter()
+    batches = tqdm(loader, desc="train", leave=False, disable=not progress)
+    for images, labels in batches:
+        images = images.to(device, non_blocking=True)
+        labels = labels.to(device, non_blocking=True)
+        logits = model(images)
+        loss = criterion(logits, labels)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        batch_loss = loss.item()
+        total_loss += batch_loss * labels.numel()
+        y_true.append(labels.cpu())
+        y_pred.append(logits.detach().argmax(dim=1).cpu())
+        batches.set_postfix(loss=f"{batch_loss:.3f}", refresh=False)
+    seconds = time.perf_counter() - start
+    if not y_true:
+        raise ValueError("the training loader yielded no batches (empty dataset or drop_last?)")
+    y_true_all = torch.cat(y_true).numpy()
+    y_pred_all = torch.cat(y_pred).numpy()
+    return {
+        "train_loss": total_loss / len(y_true_all),
+        "train_acc": float((y_true_all == y_pred_all).mean()),
+        "train_mean_class_acc": mean_class_accuracy(y_true_all, y_pred_all),
+        "train_seconds": seconds,
+        "train_images_per_s": len(y_true_all) / seconds,
+    }
+
+
+def prepare_epoch(loader: DataLoader, seed: int, epoch: int) -> None:
+    """Make ``epoch`` of ``loader`` a function of ``(seed, epoch)`` only (see module docstring)."""
+    seed_everything(epoch_seed(seed, epoch))
+    for sampler in (loader.batch_sampler, loader.sampler):
+        if hasattr(sampler, "set_epoch"):
+            sampler.set_epoch(epoch)
+    if loader.generator is not None:
+        loader.generator.manual_seed(epoch_seed(seed, epoch))
+
+
+def _state_dict_copy(model: nn.Module) -> dict[str, torch.Tensor]:
+    return {name: tensor.detach().cpu().clone() for name, tensor in model.state_dict().items()}
+
+
+def train_classifier(
+    model: nn.Module,
+    train_loader: DataLoader,
+    val_loader: DataLoader,
+    *,
+    epochs: int,
+    lr: float,
+    optimizer: str = "amsgrad",
+    weight_decay: float = 0.0,
+    device: str | torch.device = "cpu",
+    checkpoint_dir: str | Path | None = None,
+    seed: int = 0,
+    log_fn: LogFn | None = None,
+    progress: bool = True,
+    stop_after_epoch: int | None = None,
+    deterministic: bool = True,
+) -> TrainResult:
+    """Train with cross-entropy for ``epochs`` epochs (1-based), validating after each one.
+
+    ``history`` has one row per epoch: epoch, train_loss, train_acc, train_mean_class_acc, val_loss,
+    val_acc, val_mean_class_acc, lr, train_seconds, train_images_per_s, val_seconds. The best epoch
+    is the one with the lowest validation loss (the paper's model selection). ``log_fn(epoch, row)``
+    is called after each epoch's checkpoint is written. ``stop_after_epoch`` ends the run early (as
+    an interruption would); calling again with the same ``checkpoint_dir`` resumes it. ``model`` is
+    left holding the last epoch's weights.
+    """
+    if epochs < 1:
+        raise ValueError(f"epochs must be >= 1, got {epochs}")
+    if getattr(train_loader, "persistent_workers", False):
+        warnings.warn(
+            "persistent_workers keeps worker RNG state across epochs; a resumed run will not "
+            "repeat an uninterrupted one exactly",
+            stacklevel=2,
+        )
+    device = torch.device(device)
+    if device.type == "cuda" and deterministic:
+        torch.backends.cudnn.benchmark = False
+        torch.backends.cudnn.deterministic = True
+    model.to(device)
+    opt = build_optimizer(optimizer, model.parameters(), lr, weight_decay)
+    config = {"optimizer": optimizer, "lr": lr, "weight_decay": weight_decay, "seed": seed}
+    checkpoint_path = Path(checkpoint_dir) / CHECKPOINT_NAME if checkpoint_dir is not None else None
+
+    rows: list[dict[str, float]] = []
+    best_epoch, best_loss, best_state = 0, math.inf, None
+    start_epoch = 1
+    state = load_checkpoint(checkpoint_path) if checkpoint_path is not None else None
+    if state is not None:
+        changed = {k: (state["config"].get(k), config[k]) for k in RESUME_KEYS}
+        changed = {k: v for k, v in changed.items() if v[0] != v[1]}
+        if changed:
+            raise ValueError(
+                f"checkpoint {checkpoint_path} was written with other settings "
+                f"(checkpoint, now): {changed}; use another checkpoint_dir or delete it"
+            )
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        if state["epoch"] > epochs:
+            raise ValueError(
+                f"checkpoint {checkpoint_path} is at epoch {state['epoch']}, beyond epochs={epochs}"
+            )
+        history = state["history"]
+        rows = [{key: values[i] for key, values in history.items()} for i in range(state["epoch"])]
+        best_epoch, best_loss = state["best_epoch"], state["best_val_loss"]
+        best_state = state["best_state_dict"]
+        start_epoch = state["epoch"] + 1
+        restore_rng_state(state["rng"])
+
+    epoch_bar = tqdm(
+        range(start_epoch, epochs + 1),
+        desc="epochs",
+        initial=start_epoch - 1,
+        total=epochs,
+        disable=not progress,
+    )
+    for epoch in epoch_bar:
+        prepare_epoch(train_loader, seed, epoch)
+        train_metrics = train_one_epoch(model, train_loader, opt, device, progress)
+        val_start = time.perf_counter()
+        y_true, y_pred, val_loss = evaluate_classifier(model, val_loader, device, progress)
+        row = {
+            "epoch": epoch,
+            "train_loss": train_metrics["train_loss"],
+            "train_acc": train_metrics["train_acc"],
+            "train_mean_class_acc": train_metrics["train_mean_class_acc"],
+            "val_loss": val_loss,
+            "val_acc": float((y_true == y_pred).mean()) if len(y_true) else math.nan,
+            "val_mean_class_acc": mean_class_accuracy(y_true, y_pred),
+            "lr": lr,
+            "train_seconds": train_metrics["train_seconds"],
+            "train_images_per_s": train_metrics["train_images_per_s"],
+            "val_seconds": time.perf_counter() - val_start,
+        }
+        rows.append(row)
+        # A diverged (NaN) validation loss never counts as best.
+        loss_key = val_loss if math.isfinite(val_loss) else math.inf
+        if best_state is None or loss_key < best_loss:
+            best_epoch, best_loss, best_state = epoch, loss_key, _state_dict_copy(model)
+        if checkpoint_path is not None:
+            save_checkpoint(
+                checkpoint_path,
+                {
+                    "epoch": epoch,
+                    "sampler_epoch": epoch,
+                    "config": config,
+                    "model": model.state_dict(),
+                    "optimizer": opt.state_dict(),
+                    "history": {key: [r[key] for r in rows] for key in row},
+                    "best_epoch": best_epoch,
+                    "best_val_loss": best_loss,
+                    "best_state_dict": best_state,
+                    "rng": capture_rng_state(),
+                },
+            )
+        epoch_bar.set_postfix(
+            train_loss=f"{row['train_loss']:.3f}",
+            val_loss=f"{val_loss:.3f}",
+            val_acc=f"{row['val_acc']:.3f}",
+            refresh=False,
+        )
+        if log_fn is not None:
+            log_fn(epoch, dict(row))
+        if stop_after_epoch is not None and epoch >= stop_after_epoch:
+            break
+    epoch_bar.close()
+
+    assert best_state is not None  # at least one epoch ran or came from the checkpoint
+    return TrainResult(
+        history=pd.DataFrame(rows), best_epoch=best_epoch, best_state_dict=best_state
+    )
