@@ -15,7 +15,17 @@ import importlib
 
 from kedro.pipeline import Pipeline
 
-PIPELINE_NAMES = ("ingest", "curate", "preprocess", "train", "evaluate", "report")
+PIPELINE_NAMES = (
+    "ingest",
+    "curate",
+    "preprocess",
+    "train",
+    "evaluate",
+    "embed",
+    "pcaw",
+    "knn",
+    "report",
+)
 
 
 def register_pipelines() -> dict[str, Pipeline]:

@@ -41,3 +41,16 @@ def log_metrics(values: Mapping[str, Any], prefix: str = "", step: int | None = 
 def _clean(name: str) -> str:
     # MLflow metric names allow alphanumerics, _ - . / and spaces only.
     return "".join(c if c.isalnum() or c in "_-./ " else "_" for c in name)
+
+
+def log_child_run(name: str, params: Mapping[str, Any], metrics: Mapping[str, Any]) -> None:
+    """Log one configuration as a nested MLflow run under the active run, if any.
+
+    Used where one stage evaluates several configurations (the Met Table 4 rows), so that each
+    is a run of its own in the MLflow UI and can be compared side by side.
+    """
+    if mlflow.active_run() is None:
+        return
+    with mlflow.start_run(run_name=name, nested=True):
+        mlflow.log_params({_clean(k): v for k, v in params.items()})
+        log_metrics(metrics)
