@@ -36,6 +36,53 @@ def test_repro_writes_report_with_dataset_tables(tiny_project):
     assert "data:image/png;base64," in html
 
 
+def test_report_holds_the_mame_and_met_results(tiny_project):
+    html = (tiny_project / "data/08_reporting/report.html").read_text()
+    for title in (
+        "Table 3: mean per-class accuracy",
+        "Table 4: per-class test F1",
+        "Table 4: kNN ablation",
+        "Table B.1",
+        "Figure B.1",
+        "Figure 8",
+        "mini database",
+        "Figure 1-style examples",
+    ):
+        assert title in html, title
+    import pandas as pd
+
+    table4 = pd.read_csv(tiny_project / "data/08_reporting/met_table4.csv")
+    assert table4["id"].tolist() == [1, 2, 3, 4, 5, 6]
+    assert table4["GAP (paper)"].tolist() == [3.7, 10.9, 10.5, 15.9, 2.9, 14.1]
+    assert table4["k (ours)"].iloc[4] == 1
+    for column in ("GAP (ours)", "GAP- (ours)", "ACC (ours)"):
+        assert table4[column].between(0, 100).all()
+
+
+def test_evaluate_descriptors_command_on_the_stage_output(tiny_project):
+    """`artrec evaluate-descriptors` on our own pickle gives the knn stage's Table 4 row 4."""
+    import pandas as pd
+
+    out = run(
+        [
+            "artrec",
+            "evaluate-descriptors",
+            "--descriptors",
+            "data/05_model_input/met_descriptors_ms.pkl",
+            "--ground-truth",
+            "data/01_raw/met",
+            "--autotune",
+        ],
+        tiny_project,
+    )
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert set(result) == {"GAP", "GAP-", "ACC", "k", "tau"}
+    row4 = pd.read_csv(tiny_project / "data/08_reporting/met_table4.csv").set_index("id").loc[4]
+    assert result["k"] == row4["k (ours)"]
+    assert 100 * result["GAP"] == pytest.approx(row4["GAP (ours)"])
+    assert 100 * result["ACC"] == pytest.approx(row4["ACC (ours)"])
+
+
 def test_table1_totals_match_curated_dataset(tiny_project):
     import pandas as pd
 
@@ -59,6 +106,9 @@ def test_dvc_dag_metrics_and_plots(tiny_project):
     assert "curate_mame" in run(["dvc", "dag"], tiny_project).stdout
     metrics = run(["dvc", "metrics", "show", "--json"], tiny_project).stdout
     assert "mame_dataset_metrics.json" in metrics
+    for variant in ("vgg11_lrfs", "vgg11_hrvs", "resnet18_lrfs", "resnet18_hrvs"):
+        assert f"mame_{variant}_metrics.json" in metrics
+    assert "met_knn_metrics.json" in metrics
     run(["dvc", "plots", "show", "-o", "plots_out"], tiny_project)
     assert (tiny_project / "plots_out" / "index.html").is_file()
 
@@ -70,7 +120,8 @@ def test_every_stage_logged_an_mlflow_run(tiny_project):
     experiment = client.get_experiment_by_name("artrec")
     runs = client.search_runs([experiment.experiment_id])
     names = {r.info.run_name for r in runs}
-    assert {"ingest_mame", "curate_mame", "curate_met", "report"} <= names
+    assert {"ingest_mame", "curate_mame", "curate_met", "embed", "knn", "report"} <= names
+    assert {f"knn_met_table4_row{i}" for i in range(1, 7)} <= names
     curate = next(r for r in runs if r.info.run_name == "curate_mame")
     assert curate.data.metrics["mame_dataset.images"] > 0
     assert curate.data.params["curate.mame.min_product_size"]

@@ -3,6 +3,7 @@ from kedro.pipeline import Pipeline, node
 from artrec.pipelines.evaluate.nodes import compare_variants, lrp_figure
 
 VARIANTS = ("vgg11_lrfs", "vgg11_hrvs", "resnet18_lrfs", "resnet18_hrvs")
+BUCKETED = "resnet18_hrvs_bucketed"  # the bucketing study (train/pipeline.py BUCKETING_STUDY)
 
 
 def create_pipeline(**kwargs) -> Pipeline:
@@ -10,9 +11,10 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             node(
                 compare_variants,
-                inputs=[f"mame_{v}_metrics" for v in VARIANTS]
-                + [f"mame_{v}_history" for v in VARIANTS],
-                outputs=["mame_table3", "mame_table4", "mame_figure5", "mame_comparison_metrics"],
+                inputs=[f"mame_{v}_metrics" for v in (*VARIANTS, BUCKETED)]
+                + [f"mame_{v}_history" for v in (*VARIANTS, BUCKETED)],
+                outputs=["mame_table3", "mame_table4", "mame_bucketing", "mame_figure5",
+                         "mame_comparison_metrics"],
                 name="compare_mame_variants",
                 tags=["mame"],
             ),

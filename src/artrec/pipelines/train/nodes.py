@@ -46,18 +46,27 @@ def labelled_manifest(images_dir: Path, dataset: pd.DataFrame, labels: pd.DataFr
     return joined
 
 
-def variant_settings(params: dict[str, Any], arch: str, version: str) -> dict[str, Any]:
-    """The resolved settings of one variant: shared values, then per-architecture and per-input."""
+def variant_settings(
+    params: dict[str, Any], arch: str, version: str, inputs: str | None = None
+) -> dict[str, Any]:
+    """The resolved settings of one variant: shared values, then per-architecture and per-input.
+
+    ``inputs`` names the batching settings under ``params["inputs"]`` (default: ``version``); the
+    bucketing study trains HR&VS images with ``inputs="hrvs_bucketed"``.
+    """
+    inputs = inputs or version
+    lr = params["lr"][arch]
     return {
         "arch": arch,
         "input_version": version,
+        "inputs": inputs,
         "epochs": int(params["epochs"]),
-        "lr": float(params["lr"][arch][version]),
+        "lr": float(lr.get(inputs, lr[version])),
         "width_mult": float(params["width_mult"]),
         "init": params.get("init"),
-        "batch_size": int(params["inputs"][version]["batch_size"]),
-        "bucketing": bool(params["inputs"][version].get("bucketing", False)),
-        "eval_batch_size": int(params["inputs"][version].get("eval_batch_size", 1)),
+        "batch_size": int(params["inputs"][inputs]["batch_size"]),
+        "bucketing": bool(params["inputs"][inputs].get("bucketing", False)),
+        "eval_batch_size": int(params["inputs"][inputs].get("eval_batch_size", 1)),
         "num_workers": int(params.get("num_workers", 0)),
         "device": params.get("device", "auto"),
     }
@@ -78,8 +87,9 @@ def train_mame_model(
     seed: int,
     arch: str,
     version: str,
+    inputs: str | None = None,
 ) -> tuple[dict[str, Any], pd.DataFrame]:
-    settings = variant_settings(params, arch, version)
+    settings = variant_settings(params, arch, version, inputs)
     manifest = labelled_manifest(images_dir, dataset, labels)
     split = {name: manifest[manifest["Subset"] == name] for name in SPLITS}
     train_loader = _loader(split["train"], images_dir, version, True, settings["batch_size"],
@@ -89,7 +99,7 @@ def train_mame_model(
     torch.manual_seed(seed)  # the initial weights are part of the run's identity
     model = build_classifier(arch, len(labels), width_mult=settings["width_mult"],
                              init=settings["init"], batch_norm=False)
-    name = f"{arch}_{version}"
+    name = f"{arch}_{settings['inputs']}"
     fingerprint = hashlib.sha256(
         json.dumps([settings, seed, manifest[["image_file", "label", "Subset"]].values.tolist()],
                    default=str).encode()
@@ -107,7 +117,10 @@ def train_mame_model(
         "width_mult": settings["width_mult"], "classes": labels["name"].tolist(),
         "best_epoch": int(result.best_epoch), "state_dict": result.best_state_dict,
     }
-    history = result.history.assign(arch=arch, input_version=version)
+    history = result.history.assign(
+        arch=arch, input_version=version, batch_size=settings["batch_size"],
+        bucketing=settings["bucketing"],
+    )
     return state, history
 
 
@@ -126,9 +139,10 @@ def evaluate_mame_model(
     params: dict[str, Any],
     arch: str,
     version: str,
+    inputs: str | None = None,
 ) -> tuple[dict[str, Any], pd.DataFrame, Figure]:
     """Mean per-class accuracy per split (Table 3), per-class F1 on test (Table 4), confusion."""
-    settings = variant_settings(params, arch, version)
+    settings = variant_settings(params, arch, version, inputs)
     manifest = labelled_manifest(images_dir, dataset, labels)
     model = load_trained_model(state)
     device = resolve_device(settings["device"])
@@ -151,5 +165,7 @@ def evaluate_mame_model(
             f1 = per_class_f1(y_true, y_pred, len(names))
             metrics["test_f1"] = {name: float(v) for name, v in zip(names, f1, strict=True)}
             figure = plot_confusion_matrix(confusion_matrix(y_true, y_pred, len(names)), names)
-    figure.suptitle(f"{arch} {version}: test confusion matrix")
+    metrics["batch_size"] = settings["batch_size"]
+    metrics["bucketing"] = settings["bucketing"]
+    figure.suptitle(f"{arch} {settings['inputs']}: test confusion matrix")
     return metrics, pd.concat(predictions, ignore_index=True), figure
