@@ -1,12 +1,13 @@
 """Project pipelines.
 
-Each folder under ``artrec/pipelines`` defines one pipeline, listed explicitly below. DVC runs one
-stage per dataset or variant, so for every tag carried by only part of a pipeline's nodes
+Each folder under ``artrec/pipelines`` defines one pipeline, listed in ``PIPELINE_NAMES``. DVC runs
+one stage per dataset or variant, so for every tag carried by only part of a pipeline's nodes
 (``mame``, ``met``, ``vgg11_hrvs``...) the slice is also registered as ``<pipeline>_<tag>``.
 
-The modules are imported by name rather than with ``kedro.framework.project.find_pipelines``:
-since Kedro 1.7 that function imports only the folder named on the command line, so
-``kedro run --pipeline ingest_mame`` would look for a folder ``ingest_mame``.
+Only the modules behind the pipelines a ``kedro run --pipeline NAME`` asks for are imported (the
+folder is the part of NAME before the first ``_``), the way Kedro's own ``find_pipelines`` loads
+lazily: importing every pipeline would import torch, torchvision and timm for every DVC stage,
+about ten seconds each. Without a requested name (``kedro viz``, a plain ``kedro run``) all load.
 """
 
 from __future__ import annotations
@@ -28,10 +29,23 @@ PIPELINE_NAMES = (
 )
 
 
+def _requested_modules() -> list[str]:
+    from kedro.framework.project import pipelines
+
+    requested = getattr(pipelines, "_requested_pipelines", None)
+    if not requested or "__default__" in requested:
+        return list(PIPELINE_NAMES)
+    modules = {name.split("_", 1)[0] for name in requested}
+    if not modules <= set(PIPELINE_NAMES):
+        return list(PIPELINE_NAMES)  # an unknown name: load all so Kedro can say what exists
+    return [name for name in PIPELINE_NAMES if name in modules]
+
+
 def register_pipelines() -> dict[str, Pipeline]:
+    names = _requested_modules()
     base = {
         name: importlib.import_module(f"artrec.pipelines.{name}.pipeline").create_pipeline()
-        for name in PIPELINE_NAMES
+        for name in names
     }
     pipelines = dict(base)
     for name, pipeline in base.items():
@@ -40,5 +54,6 @@ def register_pipelines() -> dict[str, Pipeline]:
             tagged = pipeline.only_nodes_with_tags(tag)
             if len(tagged.nodes) < len(pipeline.nodes):
                 pipelines[f"{name}_{tag}"] = tagged
-    pipelines["__default__"] = sum(base.values(), start=Pipeline([]))
+    if len(names) == len(PIPELINE_NAMES):
+        pipelines["__default__"] = sum(base.values(), start=Pipeline([]))
     return pipelines

@@ -6,7 +6,6 @@ import io
 from pathlib import Path
 from typing import Any
 
-import torch
 from kedro.io import AbstractDataset, DatasetError
 
 from artrec.utils.atomic import atomic_write_bytes
@@ -20,6 +19,8 @@ class TorchStateDataset(AbstractDataset[dict[str, Any], dict[str, Any]]):
         self.metadata = metadata
 
     def _save(self, state: dict[str, Any]) -> None:
+        import torch  # imported here: the catalog loads this module in every stage
+
         buffer = io.BytesIO()
         torch.save(state, buffer)
         atomic_write_bytes(self._filepath, buffer.getvalue())
@@ -27,6 +28,8 @@ class TorchStateDataset(AbstractDataset[dict[str, Any], dict[str, Any]]):
     def _load(self) -> dict[str, Any]:
         if not self._filepath.is_file():
             raise DatasetError(f"Model {self._filepath} does not exist; run the stage that makes it.")
+        import torch
+
         # weights_only: a model file is data, never code.
         return torch.load(self._filepath, map_location="cpu", weights_only=True)
 
