@@ -204,3 +204,35 @@ def test_pipeline_logs_to_an_mlflow_server(tiny_project, tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_killed_training_resumes_to_the_same_result(tiny_project, tmp_path):
+    """A training stage that dies after epoch 1 resumes from its checkpoint and ends where the
+    uninterrupted run of `dvc repro` ended (same seed): same kept epoch, same metrics."""
+    import shutil
+
+    import pandas as pd
+
+    project = tmp_path / "artrec"
+    shutil.copytree(tiny_project, project, symlinks=True)
+    checkpoints = "train.mame.checkpoint_dir=data/06_models/resume_test"
+    killed = subprocess.run(
+        ["kedro", "run", "--pipeline", "train_resnet18_lrfs", "--params",
+         f"{checkpoints},train.mame.stop_after_epoch=1"],
+        cwd=project, env=tool_env(), capture_output=True, text=True, timeout=600,
+    )
+    assert killed.returncode != 0
+    assert "stopped after epoch 1" in killed.stdout + killed.stderr
+    (run_dir,) = (project / "data/06_models/resume_test").iterdir()
+    assert (run_dir / "checkpoint.pt").is_file()
+
+    run(["kedro", "run", "--pipeline", "train_resnet18_lrfs", "--params", checkpoints], project)
+    before = json.loads(
+        (tiny_project / "data/08_reporting/mame_resnet18_lrfs_metrics.json").read_text()
+    )
+    after = json.loads((project / "data/08_reporting/mame_resnet18_lrfs_metrics.json").read_text())
+    assert after["best_epoch"] == before["best_epoch"]
+    for key in ("train_loss", "val_loss", "test_loss", "test_mean_class_acc"):
+        assert after[key] == pytest.approx(before[key], rel=1e-4), key
+    history = pd.read_csv(project / "data/08_reporting/mame_resnet18_lrfs_history.csv")
+    assert history["epoch"].tolist() == [1, 2]

@@ -46,8 +46,9 @@ def test_evaluate_knn_matches_tuning_then_prediction_by_hand():
     splits = _splits()
     result = evaluate_knn(splits, ks=KS, taus=TAUS)
     classifier = KNNClassifier(splits.train, splits.train_labels)
-    tuning = tune_knn(classifier.neighbours(splits.val, 5), splits.val_labels,
-                      classifier.n_classes, KS, TAUS)
+    tuning = tune_knn(
+        classifier.neighbours(splits.val, 5), splits.val_labels, classifier.n_classes, KS, TAUS
+    )
     assert (result.k, result.tau) == (tuning.k, tuning.tau)
     expected = classifier.predict(splits.test, tuning.k, tuning.tau).metrics(splits.test_labels)
     assert result.test_metrics == pytest.approx(expected)
@@ -62,8 +63,13 @@ def test_tuning_without_distractors_uses_only_met_queries():
     result = evaluate_knn(splits, ks=KS, taus=TAUS, tune_without_distractors=True)
     met = splits.val_labels >= 0
     classifier = KNNClassifier(splits.train, splits.train_labels)
-    tuning = tune_knn(classifier.neighbours(splits.val[met], 5), splits.val_labels[met],
-                      classifier.n_classes, KS, TAUS)
+    tuning = tune_knn(
+        classifier.neighbours(splits.val[met], 5),
+        splits.val_labels[met],
+        classifier.n_classes,
+        KS,
+        TAUS,
+    )
     assert (result.k, result.tau) == (tuning.k, tuning.tau)
 
 

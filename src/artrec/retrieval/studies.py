@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from artrec.retrieval.knn import DEFAULT_KS, DEFAULT_TAUS, KNNClassifier, search, tune_knn
-from artrec.retrieval.whitening import apply_pca_whitening, learn_pca_whitening
+from artrec.retrieval.whitening import PCAWhitening, apply_pca_whitening, learn_pca_whitening
 
 METRICS = ("GAP", "GAP-", "ACC")
 DISTRACTOR = -1
@@ -34,7 +34,10 @@ class DescriptorSplits:
 
     def whitened(self, dim: int | None, shrinkage: float = 1.0) -> DescriptorSplits:
         """PCA whitening learned on the database, applied to all three, L2-renormalised."""
-        pcaw = learn_pca_whitening(self.train, shrinkage=shrinkage, dim=dim)
+        return self.apply_whitening(learn_pca_whitening(self.train, shrinkage=shrinkage, dim=dim))
+
+    def apply_whitening(self, pcaw: PCAWhitening) -> DescriptorSplits:
+        """A given whitening applied to all three, L2-renormalised."""
         return DescriptorSplits(
             apply_pca_whitening(self.train, pcaw),
             self.train_labels,
@@ -210,7 +213,12 @@ def accuracy_by_training_images(
         n = int(in_bin.sum())
         hits = int(correct[in_bin].sum())
         rows.append(
-            {"training_images": label, "queries": n, "correct": hits, "ACC": hits / n if n else np.nan}
+            {
+                "training_images": label,
+                "queries": n,
+                "correct": hits,
+                "ACC": hits / n if n else np.nan,
+            }
         )
     return pd.DataFrame(rows)
 

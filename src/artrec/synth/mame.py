@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image, ImageFilter
 
+from artrec.curation.mame import MAME_LABELS
 from artrec.synth import textures as tx
 from artrec.synth.mame_sizes import (
     MUSEUM_COUNTS,
@@ -42,37 +43,7 @@ from artrec.synth.mame_sizes import (
 from artrec.utils.atomic import atomic_write_bytes, atomic_write_json, atomic_write_text
 
 # The 29 classes in the official order of MAMe_labels.csv (label index = position).
-MAME_CLASSES: tuple[str, ...] = (
-    "Albumen photograph",
-    "Bronze",
-    "Ceramic",
-    "Clay",
-    "Engraving",
-    "Etching",
-    "Faience",
-    "Glass",
-    "Gold",
-    "Graphite",
-    "Hand-colored engraving",
-    "Hand-colored etching",
-    "Iron",
-    "Ivory",
-    "Limestone",
-    "Lithograph",
-    "Marble",
-    "Oil on canvas",
-    "Pen and brown ink",
-    "Polychromed wood",
-    "Porcelain",
-    "Silk and metal thread",
-    "Silver",
-    "Steel",
-    "Wood",
-    "Wood engraving",
-    "Woodblock",
-    "Woodcut",
-    "Woven fabric",
-)
+MAME_CLASSES: tuple[str, ...] = MAME_LABELS
 
 DATASET_COLUMNS: tuple[str, ...] = (
     "Image file",

@@ -64,8 +64,12 @@ def comparison_metrics(metrics: dict[str, dict[str, Any]]) -> dict[str, Any]:
     for arch in ARCH_NAMES:
         lrfs = metrics[f"{arch}_lrfs"]["test_mean_class_acc"]
         hrvs = metrics[f"{arch}_hrvs"]["test_mean_class_acc"]
-        out[arch] = {"lrfs_test": lrfs, "hrvs_test": hrvs, "hrvs_minus_lrfs": hrvs - lrfs,
-                     "hrvs_beats_lrfs": bool(hrvs > lrfs)}
+        out[arch] = {
+            "lrfs_test": lrfs,
+            "hrvs_test": hrvs,
+            "hrvs_minus_lrfs": hrvs - lrfs,
+            "hrvs_beats_lrfs": bool(hrvs > lrfs),
+        }
     return out
 
 
@@ -76,36 +80,54 @@ def bucketing_table(runs: dict[str, tuple[dict[str, Any], pd.DataFrame]]) -> pd.
     """
     rows = []
     for name, (metrics, history) in runs.items():
-        rows.append({
-            "run": name,
-            "batch size": metrics["batch_size"],
-            "bucketing": metrics["bucketing"],
-            "test mean per-class acc (%)": round(100 * metrics["test_mean_class_acc"], 2),
-            "val mean per-class acc (%)": round(100 * metrics["val_mean_class_acc"], 2),
-            "kept epoch": metrics["best_epoch"],
-            "train images/s": round(float(history["train_images_per_s"].mean()), 2),
-            "train s/epoch": round(float(history["train_seconds"].mean()), 2),
-        })
+        rows.append(
+            {
+                "run": name,
+                "batch size": metrics["batch_size"],
+                "bucketing": metrics["bucketing"],
+                "test mean per-class acc (%)": round(100 * metrics["test_mean_class_acc"], 2),
+                "val mean per-class acc (%)": round(100 * metrics["val_mean_class_acc"], 2),
+                "kept epoch": metrics["best_epoch"],
+                "train images/s": round(float(history["train_images_per_s"].mean()), 2),
+                "train s/epoch": round(float(history["train_seconds"].mean()), 2),
+            }
+        )
     return pd.DataFrame(rows)
 
 
 def compare_variants(
-    vgg11_lrfs: dict, vgg11_hrvs: dict, resnet18_lrfs: dict, resnet18_hrvs: dict,
+    vgg11_lrfs: dict,
+    vgg11_hrvs: dict,
+    resnet18_lrfs: dict,
+    resnet18_hrvs: dict,
     resnet18_hrvs_bucketed: dict,
-    h_vgg11_lrfs: pd.DataFrame, h_vgg11_hrvs: pd.DataFrame,
-    h_resnet18_lrfs: pd.DataFrame, h_resnet18_hrvs: pd.DataFrame,
+    h_vgg11_lrfs: pd.DataFrame,
+    h_vgg11_hrvs: pd.DataFrame,
+    h_resnet18_lrfs: pd.DataFrame,
+    h_resnet18_hrvs: pd.DataFrame,
     h_resnet18_hrvs_bucketed: pd.DataFrame,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, Figure, dict[str, Any]]:
-    metrics = {"vgg11_lrfs": vgg11_lrfs, "vgg11_hrvs": vgg11_hrvs,
-               "resnet18_lrfs": resnet18_lrfs, "resnet18_hrvs": resnet18_hrvs}
-    histories = {
-        ("VGG11", "LR&FS"): h_vgg11_lrfs, ("VGG11", "HR&VS"): h_vgg11_hrvs,
-        ("ResNet18", "LR&FS"): h_resnet18_lrfs, ("ResNet18", "HR&VS"): h_resnet18_hrvs,
+    metrics = {
+        "vgg11_lrfs": vgg11_lrfs,
+        "vgg11_hrvs": vgg11_hrvs,
+        "resnet18_lrfs": resnet18_lrfs,
+        "resnet18_hrvs": resnet18_hrvs,
     }
-    bucketing = bucketing_table({
-        "ResNet18 HR&VS, batch 1 (paper)": (resnet18_hrvs, h_resnet18_hrvs),
-        "ResNet18 HR&VS, aspect-ratio buckets": (resnet18_hrvs_bucketed, h_resnet18_hrvs_bucketed),
-    })
+    histories = {
+        ("VGG11", "LR&FS"): h_vgg11_lrfs,
+        ("VGG11", "HR&VS"): h_vgg11_hrvs,
+        ("ResNet18", "LR&FS"): h_resnet18_lrfs,
+        ("ResNet18", "HR&VS"): h_resnet18_hrvs,
+    }
+    bucketing = bucketing_table(
+        {
+            "ResNet18 HR&VS, batch 1 (paper)": (resnet18_hrvs, h_resnet18_hrvs),
+            "ResNet18 HR&VS, aspect-ratio buckets": (
+                resnet18_hrvs_bucketed,
+                h_resnet18_hrvs_bucketed,
+            ),
+        }
+    )
     comparison = comparison_metrics(metrics)
     comparison["bucketing"] = {
         "batch1_test": resnet18_hrvs["test_mean_class_acc"],
@@ -115,8 +137,13 @@ def compare_variants(
             / h_resnet18_hrvs["train_images_per_s"].mean()
         ),
     }
-    return (table3(metrics), table4(metrics), bucketing, plot_training_curves(histories),
-            comparison)
+    return (
+        table3(metrics),
+        table4(metrics),
+        bucketing,
+        plot_training_curves(histories),
+        comparison,
+    )
 
 
 def lrp_figure(

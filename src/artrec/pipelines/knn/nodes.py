@@ -26,7 +26,7 @@ from artrec.retrieval.studies import (
     distractor_share_table,
     evaluate_knn,
 )
-from artrec.retrieval.whitening import PCAWhitening, apply_pca_whitening
+from artrec.retrieval.whitening import PCAWhitening
 from artrec.tracking import log_child_run
 
 TABLE4_ROWS = (
@@ -51,17 +51,6 @@ def _splits(descriptors: dict[str, np.ndarray], truth: MetGroundTruth) -> Descri
     )
 
 
-def _whiten(splits: DescriptorSplits, pcaw: PCAWhitening) -> DescriptorSplits:
-    return DescriptorSplits(
-        apply_pca_whitening(splits.train, pcaw),
-        splits.train_labels,
-        apply_pca_whitening(splits.val, pcaw),
-        splits.val_labels,
-        apply_pca_whitening(splits.test, pcaw),
-        splits.test_labels,
-    )
-
-
 def _grid(params: dict[str, Any]) -> dict[str, list]:
     return {"ks": [int(k) for k in params["ks"]], "taus": [float(t) for t in params["taus"]]}
 
@@ -81,7 +70,7 @@ def met_table4(
     truth = load_met_ground_truth(Path(met_raw), check_images=False)
     grid = _grid(params)
     raw = {"ss": _splits(descriptors_ss, truth), "ms": _splits(descriptors_ms, truth)}
-    whitened = {"ss": _whiten(raw["ss"], pcaw_ss), "ms": _whiten(raw["ms"], pcaw_ms)}
+    whitened = {"ss": raw["ss"].apply_whitening(pcaw_ss), "ms": raw["ms"].apply_whitening(pcaw_ms)}
     paper = {row["id"]: row for row in paper_results()["met"]["table4_r18in_knn_ablation"]}
 
     rows, grids, metrics = [], [], {}
@@ -117,8 +106,13 @@ def met_table4(
         metrics[f"row{row_id}"] = {"k": result.k, "tau": result.tau, **ours}
         log_child_run(
             f"knn_met_table4_row{row_id}",
-            {"pcaw": use_pcaw, "multiscale": multiscale, "k": result.k, "tau": result.tau,
-             "tuned_without_distractors": no_distractors},
+            {
+                "pcaw": use_pcaw,
+                "multiscale": multiscale,
+                "k": result.k,
+                "tau": result.tau,
+                "tuned_without_distractors": no_distractors,
+            },
             ours,
         )
         if row_id == 4:
@@ -155,7 +149,7 @@ def met_studies(
     truth = load_met_ground_truth(Path(met_raw), check_images=False)
     grid = _grid(params)
     raw = _splits(descriptors_ms, truth)
-    whitened = _whiten(raw, pcaw_ms)
+    whitened = raw.apply_whitening(pcaw_ms)
 
     shares = [float(s) for s in params["distractor_shares"]]
     table_b1 = distractor_share_table(whitened, shares, seed=seed, **grid)
@@ -166,7 +160,9 @@ def met_studies(
     for column in METRICS:
         dims[column] = 100.0 * dims[column]
 
-    predicted_labels = np.array([truth.id_to_class.get(int(i), -1) for i in predictions["predicted_id"]])
+    predicted_labels = np.array(
+        [truth.id_to_class.get(int(i), -1) for i in predictions["predicted_id"]]
+    )
     by_size = accuracy_by_training_images(predicted_labels, truth.test_labels, truth.train_labels)
     by_size["ACC"] = 100.0 * by_size["ACC"]
 
@@ -234,8 +230,9 @@ def plot_accuracy_by_training_images(by_size: pd.DataFrame) -> Figure:
     ax = figure.subplots()
     ax.bar(by_size["training_images"], by_size["ACC"].fillna(0.0), color="tab:blue")
     for x, (acc, n) in enumerate(zip(by_size["ACC"], by_size["queries"], strict=True)):
-        ax.annotate(f"n={n}", (x, 0 if np.isnan(acc) else acc), ha="center", va="bottom",
-                    fontsize=8)
+        ax.annotate(
+            f"n={n}", (x, 0 if np.isnan(acc) else acc), ha="center", va="bottom", fontsize=8
+        )
     ax.set_xlabel("training images of the query's class")
     ax.set_ylabel("kNN accuracy (%)")
     ax.set_title("Figure 8-style: accuracy by training images per class")
@@ -267,17 +264,24 @@ def met_examples_figure(predictions: pd.DataFrame, met_raw: Path, per_row: int) 
     for row, (kind, frame) in enumerate(groups):
         for ax in axes[row]:
             ax.axis("off")
+        if frame.empty:
+            axes[row][0].text(0.0, 0.5, f"no {kind} predictions", fontsize=9)
         for i, item in enumerate(frame.itertuples()):
-            panels = [(f"{kind} query\nconf {item.confidence:.2f}", truth.image_path(item.path)),
-                      (f"prediction {item.predicted_id}", truth.image_path(item.nearest_path))]
+            panels = [
+                (f"{kind} query\nconf {item.confidence:.2f}", truth.image_path(item.path)),
+                (f"prediction {item.predicted_id}", truth.image_path(item.nearest_path)),
+            ]
             if kind == "wrong":
-                panels.append((f"true class {item.true_id}",
-                               truth.image_path(first_image[int(item.true_id)])))
+                panels.append(
+                    (f"true class {item.true_id}", truth.image_path(first_image[int(item.true_id)]))
+                )
             for j, (title, path) in enumerate(panels):
                 ax = axes[row][i * columns + j]
                 with Image.open(path) as image:
                     ax.imshow(image.convert("RGB"))
                 ax.set_title(title, fontsize=7)
-    figure.suptitle("Figure 1-style: test queries and the exhibit behind each prediction "
-                    "(rows: correct, wrong + true class, confident distractors)")
+    figure.suptitle(
+        "Figure 1-style: test queries and the exhibit behind each prediction "
+        "(rows: correct, wrong + true class, confident distractors)"
+    )
     return figure

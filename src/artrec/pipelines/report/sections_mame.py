@@ -31,15 +31,20 @@ def mame_classification_section(
         for arch, v in comparison.items()
         if arch != "bucketing"
     ]
-    section.text("Headline (the paper: HR&VS beats LR&FS for both architectures). " + "; ".join(lines))
+    section.text(
+        "Headline (the paper: HR&VS beats LR&FS for both architectures). " + "; ".join(lines)
+    )
     section.text(
         f"Training settings of this run: epochs {train['epochs']}, width multiplier "
         f"{train['width_mult']}, learning rates {train['lr']}, batch sizes "
         f"{ {k: v['batch_size'] for k, v in train['inputs'].items()} }, AMSGrad, "
         f"initial weights {train.get('init') or 'random (from scratch)'}."
     )
-    section.table("Table 3: mean per-class accuracy (%), paper beside ours", table3,
-                  note="The kept model is the epoch with the lowest validation loss.")
+    section.table(
+        "Table 3: mean per-class accuracy (%), paper beside ours",
+        table3,
+        note="The kept model is the epoch with the lowest validation loss.",
+    )
     section.table("Table 4: per-class test F1 under both inputs (paper: VGG11 only)", table4)
     section.table(
         "Aspect-ratio bucketing vs batch size 1 for HR&VS (measured in this run)",
@@ -48,13 +53,19 @@ def mame_classification_section(
         "smallest image; same epochs and learning rate as batch 1. Images/s: training pass only, "
         f"speed-up {comparison['bucketing']['speedup_images_per_s']:.1f}x.",
     )
-    section.figure("Figure 5: training curves (rows: architecture; columns: LR&FS, HR&VS)",
-                   figure5, "mame_figure5.png")
-    section.figure("Figure 6-style LRP explanations of VGG11 (red: for the class, blue: against)",
-                   lrp, "mame_lrp.png",
-                   note="Composite LRP: LRP-0 on dense layers, LRP-epsilon/gamma (0.25) on "
-                        "intermediate convolutions, z^B on the first layer. Misclassified images "
-                        "show E(true) - E(predicted).")
+    section.figure(
+        "Figure 5: training curves (rows: architecture; columns: LR&FS, HR&VS)",
+        figure5,
+        "mame_figure5.png",
+    )
+    section.figure(
+        "Figure 6-style LRP explanations of VGG11 (red: for the class, blue: against)",
+        lrp,
+        "mame_lrp.png",
+        note="Composite LRP: LRP-0 on dense layers, LRP-epsilon/gamma (0.25) on "
+        "intermediate convolutions, z^B on the first layer. Misclassified images "
+        "show E(true) - E(predicted).",
+    )
     return section
 
 
@@ -62,8 +73,16 @@ def section_nodes() -> list[Node]:
     return [
         node(
             mame_classification_section,
-            inputs=["mame_table3", "mame_table4", "mame_bucketing", "mame_comparison_metrics", "mame_figure5",
-                    "mame_lrp", "params:data", "params:train.mame"],
+            inputs=[
+                "mame_table3",
+                "mame_table4",
+                "mame_bucketing",
+                "mame_comparison_metrics",
+                "mame_figure5",
+                "mame_lrp",
+                "params:data",
+                "params:train.mame",
+            ],
             outputs="report_section_mame_classification",
             name="report_mame_classification",
         )

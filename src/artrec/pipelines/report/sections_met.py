@@ -20,7 +20,9 @@ def _table4_verdict(table4: pd.DataFrame) -> str:
         best_other = tuned.drop(index=4)[column].max()
         row4 = tuned.loc[4, column]
         verdict = "at least as good as" if row4 >= best_other - 1e-9 else "BELOW"
-        lines.append(f"{metric}: row 4 {row4:.1f} is {verdict} the best other row ({best_other:.1f})")
+        lines.append(
+            f"{metric}: row 4 {row4:.1f} is {verdict} the best other row ({best_other:.1f})"
+        )
     return "PCAw + multi-scale (row 4) vs rows 1-3: " + "; ".join(lines) + "."
 
 
@@ -63,7 +65,9 @@ def met_recognition_section(
         note="A share below 1 removes a seeded random subset of the distractors.",
     )
     section.table("Figure B.1 data: test metrics (%) vs PCAw dimension (multi-scale)", dims)
-    section.figure("Figure B.1-style: metrics vs PCAw dimension", dims_plot, "met_pcaw_dims_plot.png")
+    section.figure(
+        "Figure B.1-style: metrics vs PCAw dimension", dims_plot, "met_pcaw_dims_plot.png"
+    )
     section.table(
         "Figure 8 data: kNN test accuracy (%) by the number of training images of the query's "
         "class (PCAw + multi-scale)",

@@ -111,7 +111,16 @@ def train_mame_model(
         checkpoint_dir=Path(params["checkpoint_dir"]) / f"{name}-{fingerprint}",
         seed=seed,
         log_fn=lambda epoch, row: log_metrics(row, prefix=name, step=epoch),
+        stop_after_epoch=params.get("stop_after_epoch"),
     )
+    last_epoch = int(result.history["epoch"].iloc[-1])
+    if last_epoch < settings["epochs"]:
+        # train.mame.stop_after_epoch simulates a crash after that epoch's checkpoint: the
+        # stage fails without writing a model, and the next run resumes from the checkpoint.
+        raise RuntimeError(
+            f"{name}: stopped after epoch {last_epoch} of {settings['epochs']} as asked by "
+            "train.mame.stop_after_epoch; run again without it to resume from the checkpoint"
+        )
     state = {
         "arch": arch, "input_version": version, "num_classes": len(labels),
         "width_mult": settings["width_mult"], "classes": labels["name"].tolist(),
