@@ -24,8 +24,11 @@ the official MAMe file format).
 from __future__ import annotations
 
 import io
+import itertools
 import math
+import os
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -1472,6 +1475,27 @@ def _check_classes(classes: Sequence[str]) -> list[str]:
     return list(classes)
 
 
+def _draw_record(job: tuple) -> tuple[tuple[str, str, str, str], str]:
+    """Draw and write one museum record's image; returns (record row, kind)."""
+    (out, look, raw, index, serial, kind, seed, scale, minimum, fine_cycles, jpeg_quality,
+     rgb_greyscale) = job
+    rng = np.random.default_rng([seed, index, serial, 0])
+    museum = _pick_museum(look, rng) if kind != "unmapped" else _choice(rng, MUSEUMS)
+    file_name, instance = _museum_record_names(museum, index, serial, rng)
+    if kind == "too_small":
+        width, height = _below(look, rng, scale, minimum)
+    else:
+        width, height = _at_least(*sample_image_size(look, rng, scale), minimum)
+    image = draw_medium_image(look, width, height, rng, fine_cycles=fine_cycles)
+    if kind == "greyscale":
+        # Alternate single-channel JPEGs and RGB JPEGs with three equal channels.
+        image = image.convert("L")
+        if rgb_greyscale:
+            image = image.convert("RGB")
+    atomic_write_bytes(out / "data" / file_name, _jpeg_bytes(image, jpeg_quality))
+    return (file_name, museum, instance, raw), kind
+
+
 def generate_museum_records(
     out_dir: str | Path,
     classes: Sequence[str],
@@ -1525,25 +1549,20 @@ def generate_museum_records(
         raw = UNMAPPED_RAW_MEDIA[position]
         plan.append((_UNMAPPED_LOOKS[raw], raw, len(MAME_CLASSES) + position, serial, "unmapped"))
 
+    # Every record has its own generator, seeded by (seed, class, serial), so the images can be
+    # drawn in any order: they are spread over all cores and come out the same.
+    greyscale_ordinal = itertools.count()
+    jobs = [
+        (out, look, raw, index, serial, kind, seed, scale, minimum, fine_cycles, jpeg_quality,
+         kind == "greyscale" and next(greyscale_ordinal) % 2 == 1)
+        for look, raw, index, serial, kind in plan
+    ]
     rows, dropped = [], {"greyscale": [], "too_small": [], "unmapped": []}
-    for look, raw, index, serial, kind in plan:
-        rng = np.random.default_rng([seed, index, serial, 0])
-        museum = _pick_museum(look, rng) if kind != "unmapped" else _choice(rng, MUSEUMS)
-        file_name, instance = _museum_record_names(museum, index, serial, rng)
-        if kind == "too_small":
-            width, height = _below(look, rng, scale, minimum)
-        else:
-            width, height = _at_least(*sample_image_size(look, rng, scale), minimum)
-        image = draw_medium_image(look, width, height, rng, fine_cycles=fine_cycles)
-        if kind == "greyscale":
-            # Alternate single-channel JPEGs and RGB JPEGs with three equal channels.
-            image = image.convert("L")
-            if len(dropped["greyscale"]) % 2:
-                image = image.convert("RGB")
-        atomic_write_bytes(out / "data" / file_name, _jpeg_bytes(image, jpeg_quality))
-        rows.append((file_name, museum, instance, raw))
-        if kind != "ok":
-            dropped[kind].append(file_name)
+    with ProcessPoolExecutor(max_workers=min(os.cpu_count() or 1, 8)) as pool:
+        for row, kind in pool.map(_draw_record, jobs, chunksize=8):
+            rows.append(row)
+            if kind != "ok":
+                dropped[kind].append(row[0])
 
     _remove_stale_images(out / "data", {row[0] for row in rows})
     order = np.random.default_rng([seed, 10_000]).permutation(len(rows))

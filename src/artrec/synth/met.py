@@ -22,10 +22,12 @@ from __future__ import annotations
 
 import colorsys
 import copy
+import functools
 import math
 import os
 import shutil
 import tempfile
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -1084,6 +1086,25 @@ def _swap_in(stage: Path, out_dir: Path) -> None:
         shutil.rmtree(old)
 
 
+def _draw_job(job: tuple, images: Path, max_side: int, quality: int) -> None:
+    """Draw and save one image: an exhibit view, a visitor photo or a distractor.
+
+    Exhibit views use ``quality``; queries a random quality in [55, 91] drawn after the image.
+    """
+    kind, key, art, view, n_views, path = job
+    rng = np.random.default_rng(key)
+    if kind == "exhibit":
+        _save_jpeg(exhibit_image(art, view, n_views, rng, max_side), images / path, quality)
+        return
+    if kind == "visitor":
+        image = visitor_photo(art, rng, max_side)
+    elif kind == "other_art":
+        image = other_art_photo(sample_artwork(rng), rng, max_side)
+    else:
+        image = non_art_photo(rng, max_side)
+    _save_jpeg(image, images / path, int(rng.integers(55, 92)))
+
+
 def generate_met_dataset(
     out_dir: str | os.PathLike[str],
     n_exhibits: int = 300,
@@ -1162,16 +1183,13 @@ def generate_met_dataset(
     stage = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
     try:
         images = stage / "images"
+        # Images are described here as jobs, each with its own seed, and drawn on all cores.
+        jobs: list[tuple] = []
         database: list[dict[str, Any]] = []
         for i, met_id in enumerate(met_ids.tolist()):
             for view in range(int(views[i])):
-                rng = np.random.default_rng([seed, 3, i, view])
                 path = f"{EXHIBIT_DIR}/{met_id}/{view}.jpg"
-                _save_jpeg(
-                    exhibit_image(arts[i], view, int(views[i]), rng, max_side),
-                    images / path,
-                    jpeg_quality,
-                )
+                jobs.append(("exhibit", [seed, 3, i, view], arts[i], view, int(views[i]), path))
                 database.append({"id": met_id, "path": path})
 
         splits: dict[str, list[dict[str, Any]]] = {}
@@ -1188,24 +1206,16 @@ def generate_met_dataset(
                 int(c) for c, k in zip(classes, sizes, strict=True) for _ in range(k)
             ]
             for j, i in enumerate(exhibit_of_query):
-                rng = np.random.default_rng([seed, 5, split_code, j])
                 path = fresh_name(names, MET_QUERY_DIR)
-                _save_jpeg(
-                    visitor_photo(arts[i], rng, max_side), images / path, int(rng.integers(55, 92))
-                )
+                jobs.append(("visitor", [seed, 5, split_code, j], arts[i], 0, 0, path))
                 entries.append({"path": path, "MET_id": int(met_ids[i])})
             for j in range(n_other):
-                rng = np.random.default_rng([seed, 6, split_code, j])
-                art = sample_artwork(rng)
                 path = fresh_name(names, OTHER_ART_DIR)
-                _save_jpeg(
-                    other_art_photo(art, rng, max_side), images / path, int(rng.integers(55, 92))
-                )
+                jobs.append(("other_art", [seed, 6, split_code, j], None, 0, 0, path))
                 entries.append({"path": path})
             for j in range(n_non_art):
-                rng = np.random.default_rng([seed, 7, split_code, j])
                 path = fresh_name(names, NON_ART_DIR)
-                _save_jpeg(non_art_photo(rng, max_side), images / path, int(rng.integers(55, 92)))
+                jobs.append(("non_art", [seed, 7, split_code, j], None, 0, 0, path))
                 entries.append({"path": path})
             shuffle = names.permutation(len(entries))
             splits[split] = [entries[k] for k in shuffle]
@@ -1215,6 +1225,11 @@ def generate_met_dataset(
                 "non_art": n_non_art,
                 "classes": len(sizes),
             }
+
+        draw = functools.partial(_draw_job, images=images, max_side=max_side, quality=jpeg_quality)
+        with ProcessPoolExecutor(max_workers=min(os.cpu_count() or 1, 8)) as pool:
+            for _ in pool.map(draw, jobs, chunksize=8):
+                pass
 
         query_ids = {int(met_ids[i]) for i in np.concatenate([val_classes, test_classes])}
         keep_extra = layout.random(len(database)) < mini_extra_fraction
