@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from artrec.retrieval.knn import DEFAULT_KS, DEFAULT_TAUS, KNNClassifier, search, tune_knn
+from artrec.retrieval.metrics import evaluate
 from artrec.retrieval.whitening import PCAWhitening, apply_pca_whitening, learn_pca_whitening
 
 METRICS = ("GAP", "GAP-", "ACC")
@@ -75,6 +76,7 @@ class KNNEvaluation:
     test_predictions: np.ndarray
     test_confidence: np.ndarray
     test_nearest: np.ndarray
+    test_rank_key: tuple[np.ndarray, ...] = ()
 
 
 def evaluate_knn(
@@ -108,7 +110,49 @@ def evaluate_knn(
         test_predictions=prediction.labels,
         test_confidence=prediction.confidence,
         test_nearest=nearest[:, 0],
+        test_rank_key=tuple(prediction.rank_key),
     )
+
+
+def bootstrap_difference(
+    a: KNNEvaluation,
+    b: KNNEvaluation,
+    true_labels: np.ndarray,
+    n_resamples: int = 1000,
+    seed: int = 0,
+) -> dict[str, tuple[float, float, float]]:
+    """Test metric of ``a`` minus that of ``b``, with a 95% bootstrap interval over test queries.
+
+    Queries are resampled with replacement (the same resample for both), so the interval says
+    how much of a difference the size of the query set can explain. Returns, per metric,
+    (difference on the full set, 2.5th percentile, 97.5th percentile), as fractions.
+    """
+    true_labels = np.asarray(true_labels)
+    rng = np.random.default_rng(seed)
+    n = len(true_labels)
+    full = {m: a.test_metrics[m] - b.test_metrics[m] for m in METRICS}
+    samples = {m: np.empty(n_resamples) for m in METRICS}
+    for r in range(n_resamples):
+        pick = rng.integers(0, n, size=n)
+        metrics = [
+            evaluate(
+                e.test_predictions[pick],
+                e.test_confidence[pick],
+                true_labels[pick],
+                tuple(key[pick] for key in e.test_rank_key) or None,
+            )
+            for e in (a, b)
+        ]
+        for m in METRICS:
+            samples[m][r] = metrics[0][m] - metrics[1][m]
+    return {
+        m: (
+            float(full[m]),
+            float(np.percentile(samples[m], 2.5)),
+            float(np.percentile(samples[m], 97.5)),
+        )
+        for m in METRICS
+    }
 
 
 def keep_share_of_distractors(labels: np.ndarray, share: float, seed: int = 0) -> np.ndarray:
@@ -239,8 +283,6 @@ def _rows(neighbours, keep: np.ndarray):
 
 
 def _subset_metrics(prediction, keep: np.ndarray, true: np.ndarray) -> dict[str, float]:
-    from artrec.retrieval.metrics import evaluate
-
     return evaluate(
         prediction.labels[keep],
         prediction.confidence[keep],
