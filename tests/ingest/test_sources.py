@@ -62,12 +62,25 @@ def test_fetch_from_a_loose_local_folder_leaves_it_untouched(mame_csv_dir, tmp_p
 
 
 def test_fetch_from_a_folder_missing_content_names_what_is_missing(mame_csv_dir, tmp_path):
+    required = OfficialFile(
+        name="MAMe_data.zip",
+        url="https://example.org/MAMe_data.zip",
+        md5="0" * 32,
+        contents=("data",),
+    )
     with pytest.raises(FileNotFoundError) as excinfo:
-        fetch_from(str(mame_csv_dir), MAME_OFFICIAL_FILES, tmp_path / "raw", tmp_path / "mame")
+        fetch_from(str(mame_csv_dir), [required], tmp_path / "raw", tmp_path / "mame")
     message = str(excinfo.value)
     assert "MAMe_data.zip" in message
     assert "missing: data" in message
-    assert MAME_OFFICIAL_FILES[1].md5 in message
+    assert "0" * 32 in message
+
+
+def test_metadata_folder_without_images_is_enough_for_curation(mame_csv_dir, tmp_path):
+    """`source: ../shared/data/mame` (the real CSVs, no images) ingests the metadata alone."""
+    out = fetch_from(str(mame_csv_dir), MAME_OFFICIAL_FILES, tmp_path / "raw", tmp_path / "mame")
+    assert sorted(p.name for p in out.iterdir()) == sorted(MAME_CSVS)
+    assert not (out / "data").exists()
 
 
 def test_fetch_from_a_folder_holding_the_archive(metadata_zip, test_metadata, tmp_path):

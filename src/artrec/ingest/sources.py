@@ -47,6 +47,8 @@ class OfficialFile:
     ``md5``: the published checksum, or None where the authors publish none (then the download
     is only checked for completeness against its announced length).
     ``into``: sub-folder of the extraction folder that the file unpacks into ("" = the folder).
+    ``optional_in_folder``: a local folder may lack this file (e.g. the MAMe metadata without
+    its 90 GB of images: curation and its statistics still run); downloads always fetch it.
     """
 
     name: str
@@ -55,6 +57,7 @@ class OfficialFile:
     extract: bool = True
     contents: tuple[str, ...] = ()
     into: str = ""
+    optional_in_folder: bool = False
 
 
 MAME_OFFICIAL_FILES: tuple[OfficialFile, ...] = (
@@ -69,6 +72,7 @@ MAME_OFFICIAL_FILES: tuple[OfficialFile, ...] = (
         url="https://storage.hpai.bsc.es/mame-dataset/MAMe_data.zip",
         md5="39b11ef14dba807faf284f74ec2576d3",
         contents=("data",),
+        optional_in_folder=True,
     ),
 )
 
@@ -194,6 +198,16 @@ def _fetch_from_folder(official: OfficialFile, folder: Path, extract_to: Path) -
         for content in official.contents:
             _link_or_copy_tree(base / content, extract_to / official.into / content)
         log.info("Used the unpacked content of %s found in %s", official.name, folder)
+        return
+    if official.optional_in_folder:
+        log.warning(
+            "%s holds neither %s nor its unpacked content; continuing without it (stages that "
+            "need it will fail; md5 %s, from %s)",
+            folder,
+            official.name,
+            official.md5,
+            official.url,
+        )
         return
     looked_for = f" nor its unpacked content (missing: {', '.join(missing)})" if missing else ""
     raise FileNotFoundError(
