@@ -63,6 +63,7 @@ def met_table4(
     pcaw_ms: PCAWhitening,
     met_raw: Path,
     params: dict[str, Any],
+    seed: int,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, Any]]:
     """Table 4 (paper beside ours), the validation grids, the test predictions of row 4, metrics.
 
@@ -125,7 +126,7 @@ def met_table4(
                 zip(("difference", "low95", "high95"), (100 * v for v in values), strict=True)
             )
             for metric, values in bootstrap_difference(
-                results[4], results[other], truth.test_labels, seed=int(params.get("seed", 0))
+                results[4], results[other], truth.test_labels, seed=seed
             ).items()
         }
         for other in (1, 2, 3)

@@ -15,6 +15,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "met_pcaw_ms",
                     "met_raw",
                     "params:knn.met",
+                    "params:seed",
                 ],
                 outputs=["met_table4", "met_knn_grid", "met_test_predictions", "met_knn_metrics"],
                 name="met_table4",
