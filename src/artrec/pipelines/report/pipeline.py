@@ -1,15 +1,21 @@
 from kedro.pipeline import Pipeline, node
 
-from artrec.pipelines.report import sections_datasets, sections_mame, sections_met
+from artrec.pipelines.report import (
+    sections_claims,
+    sections_datasets,
+    sections_mame,
+    sections_met,
+)
 from artrec.pipelines.report.nodes import assemble_report
 
-# One module per study; each returns the nodes building its report sections.
-SECTION_MODULES = (sections_datasets, sections_mame, sections_met)
+# One module per study; each returns the nodes building its report sections. The claims table
+# comes first: it is the run's verdict on each paper's findings.
+SECTION_MODULES = (sections_claims, sections_datasets, sections_mame, sections_met)
 
 
 def create_pipeline(**kwargs) -> Pipeline:
     section_nodes = [n for module in SECTION_MODULES for n in module.section_nodes()]
-    sections = [output for n in section_nodes for output in n.outputs]
+    sections = [o for n in section_nodes for o in n.outputs if o.startswith("report_section_")]
     return Pipeline(
         [
             *section_nodes,

@@ -1,0 +1,153 @@
+"""The claims table at the top of the report: each qualitative claim of the four papers, decided
+on this run's numbers with a 95% paired-bootstrap interval (``artrec.evaluation.claims``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from kedro.pipeline import Node, node
+
+from artrec.evaluation.claims import Claim, decided_claim, paired_bootstrap
+from artrec.reporting.document import Section
+
+ARCH_NAMES = {"vgg11": "VGG11", "resnet18": "ResNet18"}
+TABLE4_METRICS = ("GAP", "ACC")
+
+# Claims whose systems are not built yet (their issues are open); they print as NOT RUN.
+PENDING_CLAIMS = (
+    Claim("met_knn_beats_parametric", "The Met, Table 6", "kNN inference beats the parametric "
+          "classifier (DNet)", "test ACC (%)", "DNet + kNN", "DNet parametric"),
+    Claim("met_trained_beats_untrained", "The Met, Table 6", "a backbone trained on the Met beats "
+          "the untrained one", "test ACC (%)", "best trained backbone", "untrained backbone"),
+    Claim("transfer_finetune_beats_off_the_shelf", "Transfer learning, Table 2", "fine tuning "
+          "beats off-the-shelf features", "test accuracy (%)", "fine tuned", "off the shelf"),
+    Claim("transfer_theta_hat_beats_theta", "Transfer learning, Table 3", "starting from "
+          "weights fine-tuned on another art collection (theta-hat) beats ImageNet (theta)",
+          "test accuracy (%)", "theta-hat", "theta"),
+    Claim("tate_resnet18_beats_simple_cnn", "Tate media poster", "ResNet18 beats the simple CNN "
+          "baseline", "test accuracy (%)", "ResNet18", "simple CNN"),
+    Claim("tate_augmented_beats_resnet18", "Tate media poster", "ResNet18 with augmentation and "
+          "frozen layers beats plain ResNet18", "test accuracy (%)", "ResNet18 (aug, frozen)",
+          "ResNet18"),
+)
+
+
+def _test_correct(predictions: pd.DataFrame) -> pd.DataFrame:
+    test = predictions[predictions["split"] == "test"].set_index("image_file").sort_index()
+    return pd.DataFrame({"true": test["true"], "correct": test["true"] == test["predicted"]})
+
+
+def mame_claim(
+    arch: str, lrfs: pd.DataFrame, hrvs: pd.DataFrame, n_resamples: int, seed: int
+) -> Claim:
+    """HR&VS beats LR&FS in mean per-class test accuracy, paired over the same test images."""
+    a, b = _test_correct(hrvs), _test_correct(lrfs)
+    if not a.index.equals(b.index):
+        raise ValueError(f"MAMe {arch}: HR&VS and LR&FS were tested on different images")
+    score_a, score_b, _, low, high = paired_bootstrap(
+        a["correct"].to_numpy(), b["correct"].to_numpy(), groups=a["true"].to_numpy(),
+        n_resamples=n_resamples, seed=seed,
+    )
+    template = Claim(
+        f"mame_hrvs_beats_lrfs_{arch}", "MAMe, Table 3",
+        f"HR&VS inputs beat LR&FS inputs ({ARCH_NAMES[arch]})", "mean per-class test acc (%)",
+        f"{ARCH_NAMES[arch]} HR&VS", f"{ARCH_NAMES[arch]} LR&FS",
+    )
+    return decided_claim(
+        template, 100 * score_a, 100 * score_b, 100 * low, 100 * high,
+        test_items=len(a), seeds=1,
+        note="bootstrap over test images, resampled within each class",
+    )
+
+
+def met_table4_claims(knn: dict[str, Any]) -> list[Claim]:
+    """PCAw + multi-scale (row 4) beats the best of rows 1-3, per metric, with the knn stage's
+    paired bootstrap over test queries (GAP is not a per-item mean, so it is resampled there)."""
+    claims = []
+    for metric in TABLE4_METRICS:
+        best_other = max((1, 2, 3), key=lambda row: knn[f"row{row}"][metric])
+        interval = knn["row4_minus"][f"row{best_other}"][metric]
+        template = Claim(
+            f"met_pcaw_ms_best_{metric.lower()}", "The Met, Table 4",
+            "PCA whitening + multi-scale (row 4) is the best of rows 1-4", f"test {metric} (%)",
+            "row 4 (PCAw + MS)", f"row {best_other} (best of rows 1-3)",
+        )
+        claims.append(
+            decided_claim(
+                template, knn["row4"][metric], knn[f"row{best_other}"][metric],
+                interval["low95"], interval["high95"], test_items=int(knn["test_met_queries"]),
+                seeds=1, note="bootstrap over all test queries; test items = Met queries "
+                "(distractors are resampled too)",
+            )
+        )
+    return claims
+
+
+def claims_table(
+    vgg11_lrfs: pd.DataFrame,
+    vgg11_hrvs: pd.DataFrame,
+    resnet18_lrfs: pd.DataFrame,
+    resnet18_hrvs: pd.DataFrame,
+    met_knn: dict[str, Any],
+    params: dict[str, Any],
+    seed: int,
+) -> tuple[dict[str, Any], Section]:
+    """Every claim as a row (``claims.json``, a DVC metrics file) and the report's first section."""
+    n_resamples = int(params["bootstrap_resamples"])
+    claims = [
+        mame_claim("vgg11", vgg11_lrfs, vgg11_hrvs, n_resamples, seed),
+        mame_claim("resnet18", resnet18_lrfs, resnet18_hrvs, n_resamples, seed),
+        *met_table4_claims(met_knn),
+        *PENDING_CLAIMS,
+    ]
+    rows = [c.as_dict() for c in claims]
+    frame = pd.DataFrame(rows)
+    shown = frame[["paper", "claim", "metric", "system_a", "a", "system_b", "b", "difference",
+                   "low95", "high95", "verdict", "test_items"]].copy()
+    shown.columns = ["paper", "claim", "metric", "A", "A value", "B", "B value", "A - B",
+                     "95% low", "95% high", "verdict", "test items"]
+    for column in ("A value", "B value", "A - B", "95% low", "95% high"):
+        shown[column] = shown[column].astype(float).round(2)
+    section = Section("Claims: do the papers' qualitative findings hold in this run?")
+    section.text(
+        "Each row compares two systems of this run on the same test items. The interval is a "
+        f"95% paired bootstrap ({n_resamples} resamples, seed {seed}) over test items: HOLDS "
+        "when it lies above zero, DOES NOT HOLD when below, INCONCLUSIVE when it contains zero "
+        "(the test set cannot tell), NOT RUN when a system is not built yet. Another seed "
+        "(`dvc exp run --set-param seed=N`) gives another sample of every number."
+    )
+    section.table("Claims table", shown)
+    summary = {
+        "claims": {row["id"]: _json_row(row) for row in rows},
+        "counts": {
+            verdict: int(np.sum(frame["verdict"] == verdict))
+            for verdict in ("HOLDS", "DOES NOT HOLD", "INCONCLUSIVE", "NOT RUN")
+        },
+    }
+    return summary, section
+
+
+def _json_row(row: dict[str, Any]) -> dict[str, Any]:
+    """Numbers rounded for a readable metrics file; None stays (dvc metrics shows '-')."""
+    return {k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()}
+
+
+def section_nodes() -> list[Node]:
+    return [
+        node(
+            claims_table,
+            inputs=[
+                "mame_vgg11_lrfs_predictions",
+                "mame_vgg11_hrvs_predictions",
+                "mame_resnet18_lrfs_predictions",
+                "mame_resnet18_hrvs_predictions",
+                "met_knn_metrics",
+                "params:claims",
+                "params:seed",
+            ],
+            outputs=["claims", "report_section_claims"],
+            name="report_claims",
+        )
+    ]
