@@ -5,6 +5,11 @@ file atomic) and merged into ``descriptors.npy`` / ``ids.npy`` at the end. A rer
 images, order, scales and model skips the finished chunks, so an interrupted extraction of the
 397k Met exhibits loses at most one chunk. A ``manifest.json`` records what the chunks belong to;
 a rerun that does not match it is refused instead of mixing descriptors of two models.
+
+Inside a process group (``artrec.distributed``) every process describes every ``world_size``-th
+image of each chunk; the chunk is gathered in its original order as soon as all shares are done
+and rank 0 writes it. Every process returns the whole result, equal (to float rounding) to a
+single-process extraction, and a rerun resumes from the same chunks with any number of processes.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
+from artrec import distributed
 from artrec.retrieval.embedder import SINGLE_SCALE, Embedder
 from artrec.utils.atomic import atomic_write, atomic_write_json
 
@@ -97,28 +103,39 @@ def extract_descriptors(
     one batch; images of other sizes run in their own groups, so variable shapes need no padding.
     The embedder is moved to ``device`` and run in eval mode under ``torch.inference_mode`` (its
     training flag is restored afterwards). ``fingerprint`` identifies the model in the manifest;
-    by default it is a hash of the embedder's state dict and scales.
+    by default it is a hash of the embedder's state dict and scales. In a process group every
+    process calls this with the same arguments (``device`` ``cuda`` meaning its own GPU); see the
+    module docstring.
     """
     positions = list(range(len(dataset))) if indices is None else [int(i) for i in indices]
     if chunk_size < 1 or batch_size < 1:
         raise ValueError("chunk_size and batch_size must be >= 1")
-    device = torch.device(device)
+    device = distributed.local_device(device)
     embedder.to(device)
     scales = tuple(float(s) for s in scales)
     chunks = [positions[s : s + chunk_size] for s in range(0, len(positions), chunk_size)]
+    main = distributed.is_main_process()
 
     store = None
     if out_dir is not None:
         if fingerprint is None:
             fingerprint = _model_fingerprint(embedder, scales, dataset)
-        store = _ChunkStore(Path(out_dir), positions, chunk_size, fingerprint)
+        # Rank 0 writes or checks the manifest first; the others then only read it.
+        if main:
+            store = _ChunkStore(Path(out_dir), positions, chunk_size, fingerprint)
+        distributed.barrier()
+        if not main:
+            store = _ChunkStore(Path(out_dir), positions, chunk_size, fingerprint)
         finished = store.load_final()
         if finished is not None:
             return finished
 
+    # Every process decides what is left before any chunk is written: chunks are written only
+    # after a gather, which waits for all of them.
     todo = [c for c in range(len(chunks)) if store is None or not store.is_done(c)]
+    shares = {c: distributed.shard(chunks[c]) for c in todo}
     results: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-    todo_positions = [p for c in todo for p in chunks[c]]
+    todo_positions = [p for c in todo for p in shares[c]]
     loader = DataLoader(
         _Subset(dataset, todo_positions),
         batch_size=batch_size,
@@ -127,16 +144,37 @@ def extract_descriptors(
         collate_fn=list,
     )
 
-    was_training = embedder.training
-    embedder.eval()
     pending_desc: list[np.ndarray] = []
     pending_ids: list[Any] = []
     todo_iter = iter(todo)
     current = next(todo_iter, None)
+
+    def flush_chunk() -> None:
+        # Take this process's share of the current chunk off the pending rows, gather the
+        # whole chunk in its original order and keep or write it.
+        nonlocal pending_desc, pending_ids, current
+        size = len(shares[current])
+        stacked = np.concatenate(pending_desc, axis=0) if pending_desc else None
+        if stacked is None:
+            stacked = np.zeros((0, embedder.output_dim), np.float32)
+        chunk_desc = distributed.all_gather_unshard(stacked[:size])
+        chunk_ids = distributed.all_gather_unshard(_ids_array(pending_ids[:size]))
+        pending_desc, pending_ids = [stacked[size:]], pending_ids[size:]
+        if store is not None:
+            if main:
+                store.save_chunk(current, chunk_desc, chunk_ids)
+        else:
+            results[current] = (chunk_desc, chunk_ids)
+        current = next(todo_iter, None)
+
+    was_training = embedder.training
+    embedder.eval()
     try:
         with (
             torch.inference_mode(),
-            tqdm(total=len(todo_positions), desc=desc, unit="img", disable=not progress) as bar,
+            tqdm(
+                total=len(todo_positions), desc=desc, unit="img", disable=not (progress and main)
+            ) as bar,
         ):
             for batch in loader:
                 pending_desc.append(_describe_batch(embedder, batch, scales, device))
@@ -144,22 +182,20 @@ def extract_descriptors(
                 bar.update(len(batch))
                 # Flush every completed chunk as soon as it is complete, so that an interruption
                 # loses at most the chunk in progress.
-                while current is not None and len(pending_ids) >= len(chunks[current]):
-                    size = len(chunks[current])
-                    stacked = np.concatenate(pending_desc, axis=0)
-                    chunk_desc, rest = stacked[:size], stacked[size:]
-                    chunk_ids = _ids_array(pending_ids[:size])
-                    pending_desc, pending_ids = [rest], pending_ids[size:]
-                    if store is not None:
-                        store.save_chunk(current, chunk_desc, chunk_ids)
-                    else:
-                        results[current] = (chunk_desc, chunk_ids)
-                    current = next(todo_iter, None)
+                while current is not None and len(pending_ids) >= len(shares[current]):
+                    flush_chunk()
+            # Shares left empty (chunks smaller than the number of processes) still take part
+            # in their chunk's gather.
+            while current is not None:
+                flush_chunk()
     finally:
         embedder.train(was_training)
 
     if store is not None:
-        return store.merge(len(chunks), embedder.output_dim, keep_chunks=keep_chunks)
+        # Rank 0 merges the chunks; the others read the merged files once they exist.
+        result = store.merge(len(chunks), embedder.output_dim, keep_chunks) if main else None
+        distributed.barrier()
+        return result if result is not None else store.load_final()
     if not chunks:
         return ExtractedDescriptors(
             np.zeros((0, embedder.output_dim), np.float32), np.zeros(0, np.int64)
