@@ -59,6 +59,20 @@ def test_report_holds_the_mame_and_met_results(tiny_project):
         assert table4[column].between(0, 100).all()
 
 
+def test_report_opens_with_the_claims_table(tiny_project):
+    html = (tiny_project / "data/08_reporting/report.html").read_text()
+    assert html.index("Claims table") < html.index("Table 3: mean per-class accuracy")
+    claims = json.loads((tiny_project / "data/08_reporting/claims.json").read_text())["claims"]
+    allowed = {"HOLDS", "DOES NOT HOLD", "INCONCLUSIVE"}
+    for arch in ("vgg11", "resnet18"):
+        row = claims[f"mame_hrvs_beats_lrfs_{arch}"]
+        assert row["verdict"] in allowed
+        assert row["low95"] <= row["difference"] <= row["high95"]
+        assert row["test_items"] > 0
+    assert claims["met_pcaw_ms_best_acc"]["verdict"] in allowed
+    assert claims["transfer_finetune_beats_off_the_shelf"]["verdict"] == "NOT RUN"
+
+
 def test_evaluate_descriptors_command_on_the_stage_output(tiny_project):
     """`artrec evaluate-descriptors` on our own pickle gives the knn stage's Table 4 row 4."""
     import pandas as pd
@@ -109,6 +123,7 @@ def test_dvc_dag_metrics_and_plots(tiny_project):
     for variant in ("vgg11_lrfs", "vgg11_hrvs", "resnet18_lrfs", "resnet18_hrvs"):
         assert f"mame_{variant}_metrics.json" in metrics
     assert "met_knn_metrics.json" in metrics
+    assert "claims.json" in metrics
     run(["dvc", "plots", "show", "-o", "plots_out"], tiny_project)
     assert (tiny_project / "plots_out" / "index.html").is_file()
 

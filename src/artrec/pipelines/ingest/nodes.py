@@ -28,6 +28,7 @@ def ingest_mame(data: dict[str, Any], synth: dict[str, Any], seed: int) -> Folde
             classes=list(spec["classes"]),
             images_per_class=int(spec["images_per_class"]),
             scale=float(spec["scale"]),
+            fine_cycles=float(spec["fine_cycles"]),
             seed=seed,
         )
     return functools.partial(
@@ -51,10 +52,21 @@ def ingest_met(data: dict[str, Any], synth: dict[str, Any], seed: int) -> Folder
 
 
 def _generate_mame(
-    out_dir: Path, *, classes: list[str], images_per_class: int, scale: float, seed: int
+    out_dir: Path,
+    *,
+    classes: list[str],
+    images_per_class: int,
+    scale: float,
+    fine_cycles: float,
+    seed: int,
 ) -> None:
     generate_museum_records(
-        out_dir, classes=classes, images_per_class=images_per_class, seed=seed, scale=scale
+        out_dir,
+        classes=classes,
+        images_per_class=images_per_class,
+        seed=seed,
+        scale=scale,
+        fine_cycles=fine_cycles,
     )
 
 
