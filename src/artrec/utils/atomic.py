@@ -7,12 +7,19 @@ so an interrupted run leaves no half-written file behind under the final name.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
+
+from artrec.errors import DiskFullError
+
+# "No space left on device" and "disk quota exceeded": both mean the same thing to a user.
+_NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 
 def _read_umask() -> int:
@@ -25,12 +32,15 @@ _UMASK = _read_umask()
 
 
 @contextlib.contextmanager
-def atomic_write(path: str | os.PathLike[str], mode: str = "wb", **open_kwargs: Any) -> Iterator[IO]:
+def atomic_write(
+    path: str | os.PathLike[str], mode: str = "wb", **open_kwargs: Any
+) -> Iterator[IO]:
     """Open a temporary file beside ``path``; on success fsync it and rename it over ``path``.
 
     The temporary file lives in the same directory so that ``os.replace`` is a same-filesystem
     rename (atomic on POSIX). On any exception the temporary file is removed and ``path`` is left
-    untouched.
+    untouched. A write that fails for lack of space raises :class:`artrec.errors.DiskFullError`
+    naming ``path`` and the free space left.
     """
     if "w" not in mode:
         raise ValueError(f"atomic_write needs a write mode, got {mode!r}")
@@ -45,10 +55,25 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb", **open_kwargs: 
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp_name, target)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
+        if isinstance(exc, OSError) and exc.errno in _NO_SPACE:
+            raise _disk_full(target, exc) from exc
         raise
+
+
+def _disk_full(target: Path, exc: OSError) -> DiskFullError:
+    try:
+        free = f"{shutil.disk_usage(target.parent).free:,} bytes are free there"
+    except OSError:
+        free = "the free space could not be read"
+    kept = "the previous version is unchanged" if target.exists() else "nothing was written"
+    return DiskFullError(
+        target,
+        f"no space left on the device while writing it ({exc.strerror}; {free}; {kept})",
+        f"free disk space in {target.parent} (or move data/ to a larger disk) and rerun",
+    )
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
