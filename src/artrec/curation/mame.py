@@ -8,18 +8,19 @@ The result is in the official ``MAMe_dataset.csv`` format, with a log of every d
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 import pandas as pd
 from PIL import Image
 
 from artrec.curation.labelmap import LabelMap
+from artrec.errors import BadInputError
+from artrec.images.decode import DEFAULT_MAX_PIXELS, BadImageError, decoding_limits, read_size
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +82,19 @@ BELOW_MINIMUM = "class below minimum"
 OVER_CAPACITY = "over class capacity"
 
 _GREY_MODES = {"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
-_UNREADABLE_ERRORS = (OSError, ValueError, SyntaxError, Image.DecompressionBombError)
+# DecompressionBombWarning is raised as an error inside ``decoding_limits``.
+_UNREADABLE_ERRORS = (
+    OSError,
+    ValueError,
+    SyntaxError,
+    Image.DecompressionBombError,
+    Image.DecompressionBombWarning,
+)
+# What to do about a bad official metadata file.
+_METADATA_FIX = (
+    "correct that value, or restore the official file from MAMe_metadata.zip "
+    "(md5 0bca980978e3883f753f01ccad955981)"
+)
 
 
 @dataclass(frozen=True)
@@ -98,32 +111,27 @@ class CurationResult:
 
 
 # ---- images ------------------------------------------------------------------------------------
-@contextlib.contextmanager
-def _trusted_large_images() -> Iterator[None]:
-    # Museum scans reach 373 MP (MAMe's largest), above Pillow's decompression-bomb limit; the
-    # images come from the curated download, and only headers or draft-mode thumbnails are read.
-    previous = Image.MAX_IMAGE_PIXELS
-    Image.MAX_IMAGE_PIXELS = None
-    try:
-        yield
-    finally:
-        Image.MAX_IMAGE_PIXELS = previous
+def image_size(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[int, int]:
+    """(width, height) as displayed (EXIF orientation applied), from the image header only.
+
+    Museum scans reach 373 MP (MAMe's largest), above Pillow's own decompression-bomb limit, so
+    the project's limit ``max_pixels`` (just above that) applies instead; images above it, empty
+    ones and extreme aspect ratios raise :class:`artrec.images.BadImageError`.
+    """
+    return read_size(path, max_pixels)
 
 
-def image_size(path: Path) -> tuple[int, int]:
-    """(width, height) from the image header, without decoding the pixels."""
-    with _trusted_large_images(), Image.open(path) as image:
-        return image.size
-
-
-def is_greyscale(path: Path, tolerance: int = 8, thumb_size: int = 64) -> bool:
+def is_greyscale(
+    path: Path, tolerance: int = 8, thumb_size: int = 64, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> bool:
     """True for a grey-scale image: a grey mode, or colour channels that (almost) agree.
 
     Decodes a small thumbnail only (JPEG draft mode decodes at 1/8 scale): grey when at most 1%
     of its pixels have channels spread by more than ``tolerance`` (out of 255), so compression
-    noise and a small coloured stamp do not count as colour.
+    noise and a small coloured stamp do not count as colour. Other formats are decoded whole, so
+    the decompression-bomb limit ``max_pixels`` bounds the memory used.
     """
-    with _trusted_large_images(), Image.open(path) as image:
+    with decoding_limits(max_pixels), Image.open(path) as image:
         if image.mode in _GREY_MODES:
             return True
         image.draft("RGB", (thumb_size, thumb_size))
@@ -225,7 +233,11 @@ def curate_museum_records(
     """
     missing = [c for c in RECORD_COLUMNS if c not in records.columns]
     if missing:
-        raise ValueError(f"museum records lack columns {missing}; expected {RECORD_COLUMNS}")
+        raise BadInputError(
+            "the museum records",
+            f"the table lacks the column(s) {missing} (found {list(records.columns)})",
+            f"give it the columns {RECORD_COLUMNS}",
+        )
     n_train, n_val = int(split_sizes["train"]), int(split_sizes["val"])
     if min_images_per_class < n_train + n_val + 1:
         raise ValueError(
@@ -306,12 +318,54 @@ def _check_greyscale(path: Path, tolerance: int) -> tuple[bool | None, str]:
 
 
 def _read_size(images_dir: Path, name: str) -> tuple[tuple[int, int] | None, str]:
-    if Path(name).is_absolute() or ".." in Path(name).parts:
-        return None, f"image path {name!r} leaves {images_dir}"
+    escape = _escape_problem(images_dir, name)
+    if escape:
+        return None, escape
     try:
         return image_size(images_dir / name), ""
+    except BadImageError as error:
+        return None, error.reason
     except _UNREADABLE_ERRORS as error:
         return None, f"{type(error).__name__}: {error}"
+
+
+def _escape_problem(images_dir: Path, name: str) -> str:
+    """Why ``name`` does not name a file inside ``images_dir``, or "" when it does."""
+    pure = PurePosixPath(name)
+    windows_like = "\\" in name or name[1:2] == ":"  # "..\\x.jpg", "C:/x.jpg"
+    if not name or pure.is_absolute() or ".." in pure.parts or windows_like or "\x00" in name:
+        return f"image path {name!r} leaves {images_dir}"
+    # A symlink inside the folder may still lead out of it.
+    resolved = (images_dir / name).resolve()
+    if not resolved.is_relative_to(images_dir.resolve()):
+        return f"image path {name!r} resolves to {resolved}, outside {images_dir} (symlink?)"
+    return ""
+
+
+def load_museum_records(path: Path) -> pd.DataFrame:
+    """Read raw museum records (``museum_records.csv``) as text, refusing unreadable files.
+
+    The columns are checked by :func:`curate_museum_records`; here a file that is not UTF-8 CSV
+    (binary, truncated inside a quoted field, empty) raises :class:`BadInputError` naming it.
+    """
+    path = Path(path)
+    try:
+        records = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    except (OSError, ValueError, pd.errors.ParserError) as error:
+        raise BadInputError(
+            path,
+            f"cannot read the museum records: {type(error).__name__}: {error}",
+            "write it as UTF-8 CSV with the columns " + ", ".join(RECORD_COLUMNS),
+        ) from error
+    missing = [c for c in RECORD_COLUMNS if c not in records.columns]
+    if missing:
+        raise BadInputError(
+            path,
+            f"lacks the column(s) {missing} (found {list(records.columns)})",
+            "give it the columns " + ", ".join(RECORD_COLUMNS),
+        )
+    # Empty cells are missing fields (dropped with that reason), not empty strings.
+    return records.replace("", None)
 
 
 def _official_format(parts: list[pd.DataFrame], labels: list[str]) -> pd.DataFrame:
@@ -354,9 +408,10 @@ def load_official_mame(
     """Read and validate ``MAMe_dataset.csv`` and the headerless ``MAMe_labels.csv``.
 
     Checks columns, values and types, Subset values, the labels and their order (against
-    ``expected_labels`` unless None), that every Medium is a label, and, when ``images_dir``
-    exists and holds files, that every row has its image. Labels and splits are used as they
-    are. Errors name the file, row (1-based CSV line) and column.
+    ``expected_labels`` unless None), that every Medium is a label, that every Image file is a
+    relative path inside the images folder, and, when ``images_dir`` exists and holds files, that
+    every row has its image. Labels and splits are used as they are. Errors are
+    :class:`BadInputError` naming the file, row (1-based CSV line) and column, and the fix.
     """
     metadata_dir = Path(metadata_dir)
     labels = _load_labels(metadata_dir / "MAMe_labels.csv", expected_labels)
@@ -365,17 +420,25 @@ def load_official_mame(
         c for c in MAME_COLUMNS if c not in ("Width", "Height", "Product size", "Aspect ratio")
     ]
     try:
-        dataset = pd.read_csv(path, dtype={c: str for c in text_columns}, keep_default_na=False)
-    except (OSError, ValueError) as error:
-        raise ValueError(f"{path}: cannot read the MAMe metadata: {error}") from error
+        dataset = pd.read_csv(
+            path, dtype={c: str for c in text_columns}, keep_default_na=False, encoding="utf-8"
+        )
+    except (OSError, ValueError, pd.errors.ParserError) as error:
+        raise BadInputError(
+            path, f"cannot read the MAMe metadata: {type(error).__name__}: {error}", _METADATA_FIX
+        ) from error
     if list(dataset.columns) != MAME_COLUMNS:
-        raise ValueError(
-            f"{path}: columns {list(dataset.columns)} differ from the official {MAME_COLUMNS}"
+        raise BadInputError(
+            path,
+            f"columns {list(dataset.columns)} differ from the official {MAME_COLUMNS}",
+            _METADATA_FIX,
         )
 
-    def fail(row: int, column: str, message: str) -> ValueError:
+    def fail(row: int, column: str, message: str) -> BadInputError:
         value = dataset.at[row, column]
-        return ValueError(f"{path}: line {row + 2}, column {column!r}: {value!r} {message}")
+        return BadInputError(
+            path, f"line {row + 2}, column {column!r}: {value!r} {message}", _METADATA_FIX
+        )
 
     for column in text_columns:
         # The official file writes "Woven fabric " with a trailing space on all its rows.
@@ -412,36 +475,55 @@ def load_official_mame(
     duplicated = dataset["Image file"].duplicated()
     if duplicated.any():
         raise fail(int(duplicated.idxmax()), "Image file", "appears twice")
+    # Checked against a folder even without images: the preprocessing stage joins these names
+    # to the images folder.
+    folder = Path(images_dir) if images_dir is not None else metadata_dir / "data"
+    for row, name in enumerate(dataset["Image file"]):
+        escape = _escape_problem(folder, name)
+        if escape:
+            raise fail(row, "Image file", f"is not a file name inside the images folder ({escape})")
 
     if images_dir is not None and Path(images_dir).is_dir() and any(Path(images_dir).iterdir()):
         missing = [f for f in dataset["Image file"] if not (Path(images_dir) / f).is_file()]
         if missing:
-            raise ValueError(
-                f"{images_dir}: {len(missing)} of {len(dataset)} images listed in {path.name} "
-                f"are missing, e.g. {missing[:5]}"
+            raise BadInputError(
+                images_dir,
+                f"{len(missing)} of {len(dataset)} images listed in {path.name} are missing, "
+                f"e.g. {missing[:5]}",
+                "unpack the complete MAMe_data.zip (md5 39b11ef14dba807faf284f74ec2576d3) "
+                "there, or remove the rows of the missing images",
             )
     return dataset, labels
 
 
 def _load_labels(path: Path, expected: Sequence[str] | None) -> list[str]:
     try:
-        frame = pd.read_csv(path, header=None, dtype=str, keep_default_na=False)
-    except (OSError, ValueError) as error:
-        raise ValueError(f"{path}: cannot read the MAMe labels: {error}") from error
+        frame = pd.read_csv(path, header=None, dtype=str, keep_default_na=False, encoding="utf-8")
+    except (OSError, ValueError, pd.errors.ParserError) as error:
+        raise BadInputError(
+            path, f"cannot read the MAMe labels: {type(error).__name__}: {error}", _METADATA_FIX
+        ) from error
     if frame.shape[1] != 2:
-        raise ValueError(f"{path}: expected two columns 'index,name' without a header")
+        raise BadInputError(
+            path, "expected two columns 'index,name' without a header", _METADATA_FIX
+        )
     for row, (index, name) in enumerate(frame.itertuples(index=False, name=None)):
         if index.strip() != str(row):
-            raise ValueError(f"{path}: line {row + 1}: index {index!r}, expected {row}")
+            raise BadInputError(
+                path, f"line {row + 1}: index {index!r}, expected {row}", _METADATA_FIX
+            )
         if not name.strip():
-            raise ValueError(f"{path}: line {row + 1}: empty label name")
+            raise BadInputError(path, f"line {row + 1}: empty label name", _METADATA_FIX)
     labels = frame[1].tolist()
-    if len(set(labels)) != len(labels):
-        raise ValueError(f"{path}: duplicate label names {sorted(set(labels))}")
+    duplicates = sorted({label for label in labels if labels.count(label) > 1})
+    if duplicates:
+        raise BadInputError(path, f"duplicate label names {duplicates}", _METADATA_FIX)
     if expected is not None and labels != list(expected):
         diff = [(i, a, b) for i, (a, b) in enumerate(zip(labels, expected, strict=False)) if a != b]
-        raise ValueError(
-            f"{path}: {len(labels)} labels differ from the {len(expected)} expected MAMe labels "
-            f"(first differences, as (index, found, expected): {diff[:3]})"
+        raise BadInputError(
+            path,
+            f"{len(labels)} labels differ from the {len(expected)} expected MAMe labels "
+            f"(first differences, as (index, found, expected): {diff[:3]})",
+            _METADATA_FIX,
         )
     return labels

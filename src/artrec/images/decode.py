@@ -9,10 +9,13 @@ Decoding goes through Pillow with three guards:
   rejected, never decoded;
 - JPEG draft mode: libjpeg decodes at 1/2, 1/4 or 1/8 scale in the DCT domain, so a large JPEG is
   never held at full resolution when only a small output is wanted;
-- truncated files are errors (``ImageFile.LOAD_TRUNCATED_IMAGES`` off), not grey-padded images.
+- truncated files are errors (``ImageFile.LOAD_TRUNCATED_IMAGES`` off), not grey-padded images;
+- a shape check before any pixel is decoded: no empty image, and no aspect ratio beyond
+  ``max_aspect_ratio`` (a 20000 x 1 strip resized to a 128 px shorter side would be a 2.5
+  gigapixel output).
 
-Every failure is raised as :class:`BadImageError` whose ``reason`` is short enough for a
-quarantine list.
+Every failure is raised as :class:`BadImageError` (a :class:`artrec.errors.BadInputError`) whose
+``reason`` is short enough for a quarantine list.
 """
 
 from __future__ import annotations
@@ -26,8 +29,14 @@ from collections.abc import Callable, Iterator
 import numpy as np
 from PIL import ExifTags, Image, ImageChops, ImageFile, UnidentifiedImageError
 
+from artrec.errors import BadInputError
+
 # Just above the largest MAMe image (373 MP); anything bigger is treated as a decompression bomb.
 DEFAULT_MAX_PIXELS = 400_000_000
+
+# Longer side / shorter side. The most elongated MAMe image is 15:1 (7756 x 517); beyond 50:1 an
+# image is a banner or a broken file, and resizing its shorter side up would explode its size.
+DEFAULT_MAX_ASPECT_RATIO = 50.0
 
 # JPEG draft decoding keeps at least this many times the output size on each axis before the final
 # Lanczos resample. libjpeg's entropy decoding costs the same at every scale, so the speed-up comes
@@ -61,13 +70,21 @@ _ALPHA_MODES = {"RGBA", "RGBa", "LA", "La", "PA"}
 _WHITE = (255, 255, 255)
 
 
-class BadImageError(Exception):
+class BadImageError(BadInputError):
     """An input image that cannot be used; ``reason`` says why in a few words."""
 
-    def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
-        super().__init__(f"{os.fspath(path)}: {reason}")
-        self.path = os.fspath(path)
+    def __init__(self, path: str | os.PathLike[str], reason: str, fix: str | None = None) -> None:
+        # ``fix`` is optional so that the error pickles (three args) across worker processes.
+        super().__init__(path, reason, fix or _fix_for(reason))
         self.reason = reason
+
+
+def _fix_for(reason: str) -> str:
+    if reason.startswith("too large"):
+        return "raise preprocess.mame.max_image_pixels if the image is genuine, else remove it"
+    if reason.startswith("missing"):
+        return "restore the file from the official download, or remove its row from the metadata"
+    return "replace the file with a readable copy from the official download, or remove it"
 
 
 @contextlib.contextmanager
@@ -92,17 +109,25 @@ def decoding_limits(max_pixels: int = DEFAULT_MAX_PIXELS) -> Iterator[None]:
 
 
 def read_size(
-    path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXELS
+    path: str | os.PathLike[str],
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_aspect_ratio: float = DEFAULT_MAX_ASPECT_RATIO,
 ) -> tuple[int, int]:
     """(width, height) as displayed (EXIF orientation applied), read from the header only."""
     with _as_bad_image(path, max_pixels), Image.open(path) as im:
+        _check_shape(path, im, max_aspect_ratio)
         width, height = im.size
         return (height, width) if _orientation(im) in _SWAPS_AXES else (width, height)
 
 
-def load_rgb(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
+def load_rgb(
+    path: str | os.PathLike[str],
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_aspect_ratio: float = DEFAULT_MAX_ASPECT_RATIO,
+) -> Image.Image:
     """Decode a whole image at full resolution, upright, as 8-bit RGB."""
     with _as_bad_image(path, max_pixels), Image.open(path) as im:
+        _check_shape(path, im, max_aspect_ratio)
         im.load()
         return _apply_orientation(to_rgb(im), _orientation(im))
 
@@ -114,6 +139,7 @@ def load_resized(
     max_pixels: int = DEFAULT_MAX_PIXELS,
     draft_headroom: float = DEFAULT_DRAFT_HEADROOM,
     resample: Image.Resampling = Image.Resampling.LANCZOS,
+    max_aspect_ratio: float = DEFAULT_MAX_ASPECT_RATIO,
 ) -> Image.Image:
     """Decode ``path`` straight to an upright 8-bit RGB image of ``output_size(width, height)``.
 
@@ -121,9 +147,11 @@ def load_resized(
     DCT scale (1, 1/2, 1/4, 1/8) that still leaves ``draft_headroom`` times the output size on both
     axes, so the final Lanczos resample has real pixels to average and the result stays close to a
     full-resolution resize. ``draft_headroom=0`` disables draft decoding. Other formats are decoded
-    fully and shrunk by Pillow's reduce-then-resample (``reducing_gap``).
+    fully and shrunk by Pillow's reduce-then-resample (``reducing_gap``). Images above
+    ``max_pixels`` or more elongated than ``max_aspect_ratio`` are refused before decoding.
     """
     with _as_bad_image(path, max_pixels), Image.open(path) as im:
+        _check_shape(path, im, max_aspect_ratio)
         orientation = _orientation(im)
         swap = orientation in _SWAPS_AXES
         shown_w, shown_h = (im.height, im.width) if swap else im.size
@@ -167,6 +195,20 @@ def to_rgb(im: Image.Image, background: tuple[int, int, int] = _WHITE) -> Image.
     return im.convert("RGB")
 
 
+def _check_shape(path: str | os.PathLike[str], im: Image.Image, max_aspect_ratio: float) -> None:
+    """Refuse, from the header alone, shapes that no resize can turn into a useful input."""
+    width, height = im.size
+    if width < 1 or height < 1:
+        raise BadImageError(path, f"empty: the image is {width} x {height} pixels")
+    ratio = max(width, height) / min(width, height)
+    if ratio > max_aspect_ratio:
+        raise BadImageError(
+            path,
+            f"extreme aspect ratio: {width} x {height} is {ratio:.0f}:1, above "
+            f"max_aspect_ratio={max_aspect_ratio:g}:1",
+        )
+
+
 def _grey_to_8bit(im: Image.Image) -> Image.Image:
     values = np.asarray(im)
     if im.mode == "F":
@@ -204,16 +246,31 @@ def _as_bad_image(path: str | os.PathLike[str], max_pixels: int) -> Iterator[Non
     except (BadImageError, MemoryError):
         raise
     except Exception as exc:
-        raise BadImageError(path, _describe(exc, max_pixels)) from exc
+        raise BadImageError(path, _describe(path, exc, max_pixels)) from exc
 
 
-def _describe(exc: Exception, max_pixels: int) -> str:
+def _describe(path: str | os.PathLike[str], exc: Exception, max_pixels: int) -> str:
     if isinstance(exc, FileNotFoundError):
         return "missing: file not found"
     if isinstance(exc, Image.DecompressionBombError | Image.DecompressionBombWarning):
         return f"too large: above max_pixels={max_pixels:,} ({exc})"
     if isinstance(exc, UnidentifiedImageError):
-        return "unreadable: not a recognised image format"
+        return f"unreadable: not a recognised image format{_content_hint(path)}"
     if isinstance(exc, OSError) and "truncated" in str(exc).lower():
         return f"truncated: {exc}"
     return f"unreadable: {type(exc).__name__}: {exc}"
+
+
+def _content_hint(path: str | os.PathLike[str]) -> str:
+    """What an unidentified file holds instead, when that is easy to tell (a failed download)."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(512)
+    except OSError:
+        return ""
+    if not head:
+        return " (the file is empty)"
+    text = head.lstrip().lower()
+    if text.startswith((b"<!doctype html", b"<html", b"<?xml", b"<head", b"<body")):
+        return " (it holds an HTML/XML page: an error page saved by a failed download?)"
+    return ""

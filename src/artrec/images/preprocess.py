@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, BinaryIO, Literal, NamedTuple
 from PIL import Image
 from tqdm.auto import tqdm
 
+from artrec.errors import BadInputError
 from artrec.images.decode import (
     DEFAULT_DRAFT_HEADROOM,
     DEFAULT_MAX_PIXELS,
@@ -105,11 +106,13 @@ class PreprocessResult:
     quarantine: pd.DataFrame
 
 
-class TooManyBadImagesError(RuntimeError):
+class TooManyBadImagesError(BadInputError):
     """More inputs were unusable than the stage tolerates; ``result`` holds both tables."""
 
-    def __init__(self, message: str, result: PreprocessResult) -> None:
-        super().__init__(message)
+    def __init__(
+        self, path: str | os.PathLike[str], problem: str, fix: str, result: PreprocessResult
+    ) -> None:
+        super().__init__(path, problem, fix)
         self.result = result
 
 
@@ -185,11 +188,15 @@ def preprocess_dataset(
     )
     result = PreprocessResult(manifest=manifest, quarantine=quarantine)
     if jobs and len(bad) > max_bad_fraction * len(jobs):
-        examples = "\n".join(f"  {o.image_file}: {o.reason}" for o in bad[:5])
+        examples = "; ".join(f"{o.image_file}: {o.reason}" for o in bad[:5])
+        sources = [str(by_file[o.image_file].source.parent) for o in bad]
         raise TooManyBadImagesError(
+            os.path.commonpath(sources),
             f"{len(bad)} of {len(jobs)} images are unusable, more than max_bad_fraction="
-            f"{max_bad_fraction} allows (the {len(done)} good outputs are kept in {out_dir}). "
-            f"First ones:\n{examples}",
+            f"{max_bad_fraction} allows (the {len(done)} good outputs are kept in {out_dir}); "
+            f"first ones: {examples}",
+            "replace those files with readable copies, remove their rows from the dataset, or "
+            "raise preprocess.mame.max_bad_fraction to quarantine them",
             result,
         )
     return result
@@ -213,8 +220,10 @@ def _as_pairs(
     if hasattr(rows, "columns"):  # a DataFrame
         missing = {"image_file", "source_path"} - set(rows.columns)
         if missing:
-            raise ValueError(
-                f"rows is missing column(s) {sorted(missing)}; it needs image_file and source_path"
+            raise BadInputError(
+                "the image table",
+                f"rows is missing column(s) {sorted(missing)}",
+                "pass a table with the columns image_file and source_path",
             )
         rows = list(zip(rows["image_file"], rows["source_path"], strict=True))
     return [(str(image_file), Path(source)) for image_file, source in rows]
@@ -226,7 +235,8 @@ def _make_jobs(
     jobs, owner_of_output, problems = [], {}, []
     for image_file, source in pairs:
         relative = PurePosixPath(image_file)
-        if not image_file or relative.is_absolute() or ".." in relative.parts:
+        escapes = relative.is_absolute() or ".." in relative.parts or "\\" in image_file
+        if not image_file or escapes or "\x00" in image_file:
             problems.append(f"{image_file!r}: image_file must be a relative path inside out_dir")
             continue
         output = out_dir / _output_name(relative, output_format)
@@ -237,7 +247,12 @@ def _make_jobs(
         owner_of_output[output] = image_file
         jobs.append(_Job(image_file, source, output))
     if problems:
-        raise ValueError("bad image_file entries:\n  " + "\n  ".join(problems[:10]))
+        raise BadInputError(
+            out_dir,
+            f"{len(problems)} bad image_file entries: " + "; ".join(problems[:10]),
+            "correct the Image file column of the dataset table (one row per image, paths "
+            "relative to the images folder)",
+        )
     return jobs
 
 
