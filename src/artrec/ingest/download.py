@@ -11,6 +11,7 @@ file by hand can point the pipeline at it.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 import os
@@ -23,6 +24,8 @@ from urllib.request import url2pathname
 import requests
 from tqdm.auto import tqdm
 
+from artrec.errors import BadInputError, DiskFullError
+
 log = logging.getLogger(__name__)
 
 # Seconds to wait before the first retry; doubled after each failed attempt without progress.
@@ -32,7 +35,7 @@ _TRANSIENT_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 _CONTENT_RANGE = re.compile(r"bytes\s+(?:(\d+)-(\d+)|\*)/(\d+|\*)")
 
 
-class DownloadError(RuntimeError):
+class DownloadError(BadInputError, RuntimeError):
     """A file could not be fetched; the message says how to supply it by hand."""
 
 
@@ -97,26 +100,36 @@ def download(
         if actual == expected:
             return dest
         raise ChecksumError(
-            f"{dest} exists but its md5 is {actual}, expected {expected}. "
-            f"Move or delete it to download it again from {url}, "
-            "or replace it with a correct copy."
+            dest,
+            f"the file exists but its md5 is {actual}, expected {expected}",
+            f"move or delete it to download it again from {url}, or replace it with a correct copy",
         )
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = partial_path(dest)
     local = _local_path(url)
-    if local is None:
-        _fetch_http(
-            url,
+    try:
+        if local is None:
+            _fetch_http(
+                url,
+                part,
+                dest,
+                expected,
+                timeout=timeout,
+                chunk_size=chunk_size,
+                progress=progress,
+                retries=retries,
+            )
+        else:
+            _copy_local(local, part, url, dest, expected, chunk_size=chunk_size, progress=progress)
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        # The .part file is written in place (it must survive to be resumed), not atomically.
+        raise DiskFullError(
             part,
-            dest,
-            expected,
-            timeout=timeout,
-            chunk_size=chunk_size,
-            progress=progress,
-            retries=retries,
-        )
-    else:
-        _copy_local(local, part, url, dest, expected, chunk_size=chunk_size, progress=progress)
+            f"no space left on the device while downloading {url} ({_size(part)} bytes kept)",
+            f"free disk space in {part.parent} and rerun: the download resumes from those bytes",
+        ) from exc
     _verify(part, url, dest, expected, chunk_size)
     os.replace(part, dest)
     return dest
@@ -129,16 +142,17 @@ def _verify(part: Path, url: str, dest: Path, expected: str | None, chunk_size: 
     actual = file_md5(part, chunk_size)
     if actual != expected:
         raise ChecksumError(
-            f"Checksum mismatch for {dest.name} from {url}: expected md5 {expected}, "
-            f"got {actual}. The fetched bytes are kept in {part}; delete that file to download "
-            f"again, or place a correct copy at {dest} by hand."
+            part,
+            f"checksum mismatch for {dest.name} from {url}: expected md5 {expected}, got "
+            f"{actual} (the fetched bytes are kept in this file)",
+            f"delete {part} to download again, or place a correct copy at {dest} by hand",
         )
 
 
 def _manual_hint(url: str, dest: Path, expected: str | None) -> str:
     checksum = f"md5 {expected}" if expected else "no published md5"
     return (
-        f"To supply it by hand, fetch {url} on a machine with network access, check it "
+        f"to supply it by hand, fetch {url} on a machine with network access, check it "
         f"({checksum}) and place it at {dest}"
     )
 
@@ -154,8 +168,8 @@ def _local_path(url: str) -> Path | None:
         return Path(url)
     if scheme in ("http", "https"):
         return None
-    raise ValueError(
-        f"Unsupported URL scheme {scheme!r} in {url}: use http(s)://, file:// or a path"
+    raise BadInputError(
+        url, f"unsupported URL scheme {scheme!r}", "use an http(s):// or file:// URL, or a path"
     )
 
 
@@ -171,7 +185,7 @@ def _copy_local(
 ) -> None:
     if not source.is_file():
         raise DownloadError(
-            f"Could not copy {url}: {source} is not a file.\n{_manual_hint(url, dest, expected)}"
+            source, f"could not copy {url}: not a file", _manual_hint(url, dest, expected)
         )
     # A fresh copy each time: a local copy is cheap compared with reasoning about a stale .part.
     with (
@@ -225,6 +239,13 @@ def _fetch_http(
                 return
             except _TRANSIENT_ERRORS as exc:
                 reason = exc
+            except requests.RequestException as exc:
+                # Not worth retrying: an invalid URL, too many redirects, a TLS failure.
+                raise DownloadError(
+                    url,
+                    f"could not download it: {type(exc).__name__}: {exc}",
+                    f"check the URL, or {_manual_hint(url, dest, expected)}",
+                ) from exc
             size = _size(part)
             # A failure after new bytes starts a fresh count: a long download over a flaky link
             # keeps going as long as it advances.
@@ -234,9 +255,11 @@ def _fetch_http(
             else:
                 failures += 1
             if failures > retries:
-                kept = f"\nThe {size} bytes fetched so far are kept in {part}." if size else ""
+                kept = f" (the {size} bytes fetched so far are kept in {part})" if size else ""
                 raise DownloadError(
-                    f"Could not download {url}: {reason}{kept}\n{_manual_hint(url, dest, expected)}"
+                    url,
+                    f"could not download it: {reason}{kept}",
+                    f"rerun to resume, or {_manual_hint(url, dest, expected)}",
                 ) from reason
             wait = _RETRY_WAIT_S * 2 ** max(failures - 1, 0)
             log.warning("Download of %s interrupted (%s); resuming in %.0f s", url, reason, wait)
@@ -266,15 +289,17 @@ def _http_attempt(
             if total is None or total == offset:
                 return  # the partial file already holds every byte; the md5 check follows
             raise DownloadError(
-                f"{part} holds {offset} bytes but {url} has {total}: it is not a partial copy "
-                f"of this file. Delete it to download again.\n{_manual_hint(url, dest, expected)}"
+                part,
+                f"holds {offset} bytes but {url} has {total}: it is not a partial copy of it",
+                f"delete it to download again, or {_manual_hint(url, dest, expected)}",
             )
         if status in _TRANSIENT_STATUS:
             raise _TransientError(f"HTTP {status} {response.reason}")
         if status not in (200, 206):
             raise DownloadError(
-                f"Could not download {url}: HTTP {status} {response.reason}.\n"
-                f"{_manual_hint(url, dest, expected)}"
+                url,
+                f"could not download it: HTTP {status} {response.reason}",
+                _manual_hint(url, dest, expected),
             )
         if status == 206:
             start, _, total = _parse_content_range(response.headers.get("Content-Range"))
