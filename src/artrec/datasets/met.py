@@ -19,6 +19,7 @@ official archives name these folders ``test_other/`` and ``test_noart/`` for val
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -28,6 +29,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+
+from artrec.errors import BadInputError
+from artrec.images.decode import DEFAULT_MAX_PIXELS, BadImageError, read_size
 
 DATABASE_FILE = "MET_database.json"
 MINI_DATABASE_FILE = "mini_MET_database.json"
@@ -48,8 +52,18 @@ _QUERY_SCHEMA: dict[str, tuple[tuple[type, ...], bool]] = {
 }
 
 
-class MetGroundTruthError(ValueError):
+# What to do about a malformed ground-truth file.
+_FIX = (
+    "correct that entry, or restore the official JSON files from ground_truth.tar.gz "
+    "(http://cmp.felk.cvut.cz/met/)"
+)
+
+
+class MetGroundTruthError(BadInputError):
     """The Met ground truth is malformed or inconsistent; the message names file and entry."""
+
+    def __init__(self, path: str | Path, problem: str, fix: str = _FIX) -> None:
+        super().__init__(path, problem, fix)
 
 
 @dataclass(frozen=True, eq=False)
@@ -94,14 +108,24 @@ class MetGroundTruth:
 
 def _read_json_list(path: Path) -> list[Any]:
     if not path.is_file():
-        raise MetGroundTruthError(f"{path}: ground-truth file not found")
+        raise MetGroundTruthError(
+            path,
+            "ground-truth file not found",
+            "unpack the official ground_truth.tar.gz into this folder (or rerun the ingest stage)",
+        )
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise MetGroundTruthError(f"{path}: not valid JSON ({err})") from err
+        # Strict UTF-8: a file in another encoding is refused rather than read with wrong text.
+        data = json.loads(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError as err:
+        raise MetGroundTruthError(path, f"not UTF-8 text ({err})") from err
+    except json.JSONDecodeError as err:
+        cut = " (the file looks truncated)" if err.pos >= len(err.doc.rstrip()) else ""
+        raise MetGroundTruthError(path, f"not valid JSON{cut}: {err}") from err
+    except RecursionError as err:
+        raise MetGroundTruthError(path, "not valid JSON: nested too deeply") from err
     if not isinstance(data, list):
         raise MetGroundTruthError(
-            f"{path}: expected a JSON list of objects, got {type(data).__name__}"
+            path, f"expected a JSON list of objects, got {type(data).__name__}"
         )
     return data
 
@@ -111,51 +135,79 @@ def _where(file: Path, index: int, entry: Any) -> str:
     return f"{file.name} entry {index}" + (f" (path {path!r})" if isinstance(path, str) else "")
 
 
-def _check_entry(entry: Any, schema: dict[str, tuple[tuple[type, ...], bool]], where: str) -> None:
+def _check_entry(
+    folder: Path, entry: Any, schema: dict[str, tuple[tuple[type, ...], bool]], where: str
+) -> None:
     if not isinstance(entry, dict):
-        raise MetGroundTruthError(f"{where}: expected a JSON object, got {type(entry).__name__}")
+        raise MetGroundTruthError(
+            folder, f"{where}: expected a JSON object, got {type(entry).__name__}"
+        )
     missing = [key for key, (_, required) in schema.items() if required and key not in entry]
     if missing:
-        raise MetGroundTruthError(f"{where}: missing key(s) {missing}")
+        raise MetGroundTruthError(folder, f"{where}: missing key(s) {missing}")
     unknown = sorted(set(entry) - set(schema))
     if unknown:
-        raise MetGroundTruthError(f"{where}: unexpected key(s) {unknown}")
+        raise MetGroundTruthError(
+            folder, f"{where}: unexpected key(s) {unknown} (known: {sorted(schema)})"
+        )
     for key, value in entry.items():
         types, _ = schema[key]
         # bool is a subclass of int in Python but not an id in JSON
         if isinstance(value, bool) or not isinstance(value, types):
             expected = " or ".join("null" if t is type(None) else t.__name__ for t in types)
             raise MetGroundTruthError(
-                f"{where}: {key!r} must be {expected}, got {type(value).__name__} {value!r}"
+                folder, f"{where}: {key!r} must be {expected}, got {type(value).__name__} {value!r}"
             )
 
 
-def _check_relative_path(path: str, where: str) -> None:
+def _check_relative_path(folder: Path, path: str, where: str) -> None:
     """Reject paths that are empty, absolute, non-normalised or climb out with '..'."""
     if not path:
-        raise MetGroundTruthError(f"{where}: empty path")
+        raise MetGroundTruthError(folder, f"{where}: empty path")
     if "\\" in path or "\x00" in path:
-        raise MetGroundTruthError(f"{where}: path must use '/' separators only: {path!r}")
+        raise MetGroundTruthError(folder, f"{where}: path must use '/' separators only: {path!r}")
     pure = PurePosixPath(path)
     if pure.is_absolute() or re.match(r"^[A-Za-z]:", path):
-        raise MetGroundTruthError(f"{where}: absolute path {path!r}; paths are relative to images/")
+        raise MetGroundTruthError(
+            folder, f"{where}: absolute path {path!r}; paths are relative to images/"
+        )
     if ".." in pure.parts:
-        raise MetGroundTruthError(f"{where}: path {path!r} leaves the images folder ('..')")
+        raise MetGroundTruthError(folder, f"{where}: path {path!r} leaves the images folder ('..')")
     if pure.as_posix() != path:
         raise MetGroundTruthError(
-            f"{where}: path {path!r} is not normalised (expected {pure.as_posix()!r})"
+            folder, f"{where}: path {path!r} is not normalised (expected {pure.as_posix()!r})"
         )
 
 
 def _check_image(images_dir: Path, images_root: Path, path: str, where: str) -> None:
+    """The image exists inside the images folder and its header is that of a usable image."""
     resolved = (images_dir / path).resolve()
     if not resolved.is_relative_to(images_root):
         raise MetGroundTruthError(
-            f"{where}: {images_dir / path} resolves to {resolved}, outside the images folder "
-            f"{images_root} (symlink?)"
+            images_dir / path,
+            f"{where}: resolves to {resolved}, outside the images folder {images_root} (symlink?)",
+            "replace the link with the image itself",
         )
     if not resolved.is_file():
-        raise MetGroundTruthError(f"{where}: image not found: {images_dir / path}")
+        raise MetGroundTruthError(
+            images_dir / path,
+            f"{where}: image not found",
+            "unpack the official image archives into the images folder (or rerun the ingest "
+            "stage), or remove the entry",
+        )
+    try:
+        # The header only (no pixels): empty files, HTML pages, unknown formats, decompression
+        # bombs and impossible shapes are caught here rather than deep inside the embedding.
+        # No aspect-ratio limit: the Met images are at most 500 px a side, so a long handscroll
+        # is legitimately far more elongated than any MAMe image.
+        read_size(resolved, DEFAULT_MAX_PIXELS, max_aspect_ratio=math.inf)
+    except BadImageError as err:
+        raise MetGroundTruthError(
+            images_dir / path,
+            f"{where}: {err.reason}",
+            "replace it with the image from the official archive; the evaluation protocol "
+            "needs every listed image",
+        ) from err
 
 
 def _read_entries(
@@ -165,13 +217,14 @@ def _read_entries(
 ) -> list[dict[str, Any]]:
     """Schema, path and duplicate checks; ``seen`` maps every path met so far to its entry."""
     entries = _read_json_list(file)
+    folder = file.parent
     for index, entry in enumerate(entries):
         where = _where(file, index, entry)
-        _check_entry(entry, schema, where)
-        _check_relative_path(entry["path"], where)
+        _check_entry(folder, entry, schema, where)
+        _check_relative_path(folder, entry["path"], where)
         if entry["path"] in seen:
             raise MetGroundTruthError(
-                f"{where}: duplicate path, already listed as {seen[entry['path']]}"
+                folder, f"{where}: duplicate path, already listed as {seen[entry['path']]}"
             )
         seen[entry["path"]] = where
     return entries
@@ -187,20 +240,26 @@ def load_met_ground_truth(
 
     ``database`` is ``MET_database.json`` or ``mini_MET_database.json``. Images are looked up in
     ``images_dir`` (default ``root/images``); with ``check_images`` every listed image must exist
-    there and must not resolve (through symlinks) outside it. Raises
-    :class:`MetGroundTruthError` naming the file and entry at the first problem: malformed JSON,
-    wrong types, missing or unexpected keys, bad or duplicate paths, a query ``MET_id`` that is
-    not an exhibit id of the database, a missing image.
+    there, must not resolve (through symlinks) outside it, and its header must be that of a
+    usable image (a known format, within the decompression-bomb limit). Raises
+    :class:`MetGroundTruthError` naming the file and entry at the first problem: malformed or
+    truncated JSON, text that is not UTF-8, wrong types, missing or unexpected keys, bad or
+    duplicate paths, a query ``MET_id`` that is not an exhibit id of the database, an empty
+    database or query list, a missing or unreadable image.
     """
     root = Path(root)
     if Path(database).name != database:
-        raise MetGroundTruthError(f"database must be a file name inside {root}, got {database!r}")
+        raise MetGroundTruthError(
+            root,
+            f"database must be a file name inside this folder, got {database!r}",
+            "pass MET_database.json or mini_MET_database.json",
+        )
     images = Path(images_dir) if images_dir is not None else root / "images"
     seen: dict[str, str] = {}
     db_file = root / database
     db_entries = _read_entries(db_file, _DATABASE_SCHEMA, seen)
     if not db_entries:
-        raise MetGroundTruthError(f"{db_file}: the database lists no images")
+        raise MetGroundTruthError(db_file, "the database lists no images")
     train_ids = np.array([e["id"] for e in db_entries], dtype=np.int64)
     class_ids = np.unique(train_ids)
     id_to_class = {int(met_id): index for index, met_id in enumerate(class_ids)}
@@ -210,18 +269,27 @@ def load_met_ground_truth(
     for split, name in SPLIT_FILES.items():
         file = root / name
         entries = _read_entries(file, _QUERY_SCHEMA, seen)
+        if not entries:
+            # Without queries there is nothing to tune or evaluate on; an empty list is a broken
+            # or truncated export, not a dataset.
+            raise MetGroundTruthError(file, "the query list is empty")
         for index, entry in enumerate(entries):
             if "MET_id" in entry and entry["MET_id"] not in id_to_class:
                 raise MetGroundTruthError(
+                    root,
                     f"{_where(file, index, entry)}: MET_id {entry['MET_id']} is not an exhibit id "
-                    f"of {database}"
+                    f"of {database}",
                 )
         split_paths[split] = tuple(e["path"] for e in entries)
         split_ids[split] = np.array([e.get("MET_id", DISTRACTOR) for e in entries], dtype=np.int64)
 
     if check_images:
         if not images.is_dir():
-            raise MetGroundTruthError(f"{images}: images folder not found")
+            raise MetGroundTruthError(
+                images,
+                "images folder not found",
+                "unpack the official image archives there, or rerun the ingest stage",
+            )
         images_root = images.resolve()
         for path, where in seen.items():
             _check_image(images, images_root, path, where)
