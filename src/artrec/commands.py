@@ -1,6 +1,6 @@
 """The ``artrec`` command: user-facing tools beside the DVC/Kedro pipeline.
 
-    artrec params [--profile P]                     print the resolved parameters
+    artrec params [--profile P] [--params K=V,...]  print the resolved (and validated) parameters
     artrec synth mame-raw OUT [--profile P]         raw museum records (input of curation)
     artrec synth mame OUT [--profile P]             a ready MAMe-format dataset
     artrec synth met OUT [--profile P]              a Met-format dataset
@@ -9,30 +9,60 @@
 
 Sizes for ``synth`` come from ``params.yaml`` (profile applied) when run inside the project,
 and from the embedded defaults of the generators otherwise.
+
+Errors in what a user hands the tool (a bad file, an unknown parameter) end the command with
+exit code 2 and one line on stderr, ``error: <file>: <problem>. Fix: <fix>``; any other failure
+with exit code 1 and one line naming it (``ARTREC_TRACEBACK=1`` prints the traceback as well).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import traceback
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from artrec.errors import BadInputError, find_artrec_error, one_line_message
 
-def _params(profile: str | None) -> dict[str, Any]:
+EXIT_BAD_INPUT = 2
+EXIT_FAILURE = 1
+
+
+def _params(profile: str | None, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     from artrec.config import find_project_root, load_params
 
     try:
-        return load_params(find_project_root(), profile=profile)
+        root = find_project_root()
     except FileNotFoundError:
         return {}
+    return load_params(root, profile=profile, overrides=overrides)
+
+
+def _parse_overrides(text: str | None) -> dict[str, Any]:
+    """``a.b=1,c=x`` as a nested mapping, values parsed as ``kedro run --params`` parses them."""
+    if not text:
+        return {}
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    items = [item.strip() for item in text.split(",") if item.strip()]
+    bad = [item for item in items if "=" not in item or not item.partition("=")[0].strip()]
+    if bad:
+        raise BadInputError("--params", f"{bad[0]!r} is not KEY=VALUE", "write --params a.b=1,c=x")
+    try:
+        return OmegaConf.to_container(OmegaConf.from_dotlist(items))  # type: ignore[return-value]
+    except OmegaConfBaseException as error:
+        raise BadInputError("--params", str(error), "write --params a.b=1,c=x") from None
 
 
 def _cmd_params(args: argparse.Namespace) -> int:
-    print(yaml.safe_dump(_params(args.profile), sort_keys=False), end="")
+    params = _params(args.profile, _parse_overrides(args.params))
+    print(yaml.safe_dump(params, sort_keys=False), end="")
     return 0
 
 
@@ -68,12 +98,31 @@ def _pick(spec: dict[str, Any], *keys: str) -> dict[str, Any]:
 
 
 def _cmd_evaluate_descriptors(args: argparse.Namespace) -> int:
-    from artrec.retrieval.descriptors import evaluate_descriptors, load_descriptor_pickle
+    from artrec.datasets.met import load_met_ground_truth
+    from artrec.retrieval.descriptors import (
+        check_descriptors,
+        evaluate_descriptors,
+        load_descriptor_pickle,
+    )
 
     if not args.autotune and (args.k is None or args.tau is None):
         print("error: give --autotune, or both --k and --tau", file=sys.stderr)
-        return 2
+        return EXIT_BAD_INPUT
+    for name in ("k", "dim"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise BadInputError(f"--{name}", f"{value} is not a positive integer", "give 1 or more")
+    if args.tau is not None and not args.tau > 0:  # also refuses nan
+        raise BadInputError("--tau", f"{args.tau} is not a positive number", "give tau > 0")
     descriptors = load_descriptor_pickle(Path(args.descriptors))
+    # Checked here, before any work, so that a mismatch names the pickle and the ground truth.
+    truth = load_met_ground_truth(Path(args.ground_truth), check_images=False)
+    rows = {
+        "train_descriptors": len(truth.train_paths),
+        "val_descriptors": len(truth.val_paths),
+        "test_descriptors": len(truth.test_paths),
+    }
+    check_descriptors(descriptors, rows, args.descriptors, args.ground_truth)
     result = evaluate_descriptors(
         descriptors,
         Path(args.ground_truth),
@@ -93,6 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     show = commands.add_parser("params", help="print the resolved parameters")
     show.add_argument("--profile", help="default, tiny or paper (default: params.yaml's)")
+    show.add_argument(
+        "--params", help="overrides as for kedro run, e.g. train.mame.epochs=2,seed=1"
+    )
     show.set_defaults(func=_cmd_params)
 
     synth = commands.add_parser("synth", help="write an embedded synthetic dataset")
@@ -118,4 +170,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
-    sys.exit(args.func(args))
+    try:
+        code = args.func(args)
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        code = 130
+    except Exception as error:  # one line instead of a traceback, whatever went wrong
+        show_traceback = bool(os.environ.get("ARTREC_TRACEBACK"))
+        if show_traceback:
+            traceback.print_exc()
+        actionable = find_artrec_error(error)
+        hint = "" if actionable or show_traceback else " (ARTREC_TRACEBACK=1 shows the traceback)"
+        print(f"error: {one_line_message(error)}{hint}", file=sys.stderr)
+        code = EXIT_BAD_INPUT if isinstance(actionable, BadInputError) else EXIT_FAILURE
+    sys.exit(code)

@@ -5,19 +5,33 @@ The file holds the embedded default values plus a ``profiles:`` section of overl
 defaults. DVC tracks the raw keys (``dvc.yaml`` lists them per stage); Kedro reads the merged
 result through :class:`artrec.settings.ProjectConfigLoader`, and the ``artrec`` command-line
 tool through :func:`load_params`.
+
+Validation (:func:`load_params`, every time parameters are read): the valid keys are those of
+the defaults at the top of ``params.yaml``, so a key in a profile overlay or a ``--params``
+override that the defaults lack is a typo, named with the nearest valid key. An overlay or
+override value must have the type of the default it replaces (numbers for numbers, a mapping
+for a mapping, ...; any type where the default is null), and a few critical values are checked
+for range (:class:`ParamsSchema`, a pydantic model). Errors are
+:class:`artrec.errors.BadInputError`.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+import difflib
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from artrec.errors import BadInputError
 
 PARAMS_FILE = "params.yaml"
 DEFAULT_PROFILE = "default"
+PROFILES_KEY = "profiles"
+OVERRIDES_SOURCE = "--params"
 
 
 def find_project_root(start: Path | None = None) -> Path:
@@ -42,14 +56,20 @@ def deep_merge(base: Mapping[str, Any], overlay: Mapping[str, Any]) -> dict[str,
     return merged
 
 
-def resolve_profile(raw: Mapping[str, Any], profile: str | None = None) -> dict[str, Any]:
+def resolve_profile(
+    raw: Mapping[str, Any], profile: str | None = None, source: str = PARAMS_FILE
+) -> dict[str, Any]:
     """Apply the overlay named by ``profile`` (or by ``raw['profile']``) to the raw parameters."""
     raw = dict(raw)
-    profiles = raw.pop("profiles", None) or {}
+    profiles = raw.pop(PROFILES_KEY, None) or {}
     name = profile or raw.get("profile") or DEFAULT_PROFILE
-    if name != DEFAULT_PROFILE and name not in profiles:
-        known = ", ".join([DEFAULT_PROFILE, *profiles])
-        raise ValueError(f"Unknown parameter profile {name!r}; known profiles: {known}")
+    if not isinstance(name, str) or (name != DEFAULT_PROFILE and name not in profiles):
+        known = [DEFAULT_PROFILE, *profiles]
+        raise BadInputError(
+            source,
+            f"unknown parameter profile {name!r}",
+            f"{_did_you_mean(str(name), known)}use one of {', '.join(known)}",
+        )
     params = deep_merge(raw, profiles.get(name) or {})
     params["profile"] = name
     return params
@@ -60,12 +80,356 @@ def load_params(
     profile: str | None = None,
     overrides: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Load ``params.yaml`` from ``root``, apply the selected profile, then ``overrides``."""
+    """Load ``params.yaml`` from ``root``, apply the selected profile, then ``overrides``.
+
+    Every profile overlay and the ``overrides`` are checked against the defaults (unknown keys,
+    types) and the result against :class:`ParamsSchema` (ranges); the first problem raises
+    :class:`artrec.errors.BadInputError` naming the file (or ``--params``), the key and the fix.
+    """
     path = (root or find_project_root()) / PARAMS_FILE
-    with path.open(encoding="utf-8") as handle:
-        raw = yaml.safe_load(handle) or {}
-    if not isinstance(raw, dict):
-        raise ValueError(f"{path} must hold a mapping at the top level")
+    raw = read_params_file(path)
+    defaults = {key: value for key, value in raw.items() if key != PROFILES_KEY}
+    profiles = raw.get(PROFILES_KEY) or {}
+    if not isinstance(profiles, Mapping):
+        raise BadInputError(
+            path, f"'{PROFILES_KEY}' must map profile names to overlays", "fix its indentation"
+        )
+    for name, overlay in profiles.items():
+        if not isinstance(overlay, Mapping):
+            raise BadInputError(
+                path,
+                f"profile {name!r} must be a mapping of parameters, got {type(overlay).__name__}",
+                "indent its parameters under the profile name",
+            )
+        check_overlay(overlay, defaults, f"{path} (profile {name!r})", f"{PROFILES_KEY}.{name}.")
     overrides = dict(overrides or {})
+    chosen_by = (
+        "--profile" if profile else OVERRIDES_SOURCE if "profile" in overrides else str(path)
+    )
     profile = profile or overrides.pop("profile", None)
-    return deep_merge(resolve_profile(raw, profile), overrides)
+    check_overlay(overrides, defaults, OVERRIDES_SOURCE)
+    params = deep_merge(resolve_profile(raw, profile, chosen_by), overrides)
+    check_ranges(params, lambda key: _source_of(key, path, params["profile"], profiles, overrides))
+    return params
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe loader that refuses a key given twice in one mapping (PyYAML keeps the last)."""
+
+
+def _construct_unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}", key_node.start_mark
+            )
+        seen.add(key)
+    return loader.construct_mapping(node)
+
+
+_UniqueKeyLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_unique_mapping
+)
+
+
+def read_params_file(path: Path) -> dict[str, Any]:
+    """The parameters file as a mapping; YAML errors and duplicate keys name the line."""
+    try:
+        with path.open(encoding="utf-8") as handle:
+            raw = yaml.load(handle, Loader=_UniqueKeyLoader) or {}
+    except FileNotFoundError as error:
+        raise BadInputError(
+            path, "parameters file not found", "run from the project folder"
+        ) from error
+    except UnicodeDecodeError as error:
+        raise BadInputError(path, f"not UTF-8 text ({error})", "save it as UTF-8") from error
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(error, "problem", None) or str(error)
+        raise BadInputError(
+            path, f"{where}invalid YAML ({problem})", "correct the YAML syntax there"
+        ) from error
+    if not isinstance(raw, dict):
+        raise BadInputError(
+            path, f"must hold a mapping at the top level, got {type(raw).__name__}", "restore it"
+        )
+    return raw
+
+
+def check_overlay(
+    overlay: Mapping[str, Any], defaults: Mapping[str, Any], source: str, prefix: str = ""
+) -> None:
+    """Refuse keys of ``overlay`` that ``defaults`` lacks and values of another type."""
+    for key, value in overlay.items():
+        dotted = f"{prefix}{key}"
+        if key not in defaults:
+            valid = [str(k) for k in defaults]
+            everything = [".".join(p) for p in _key_paths(defaults)]
+            hint = _did_you_mean(str(key), valid) or _did_you_mean(dotted, everything)
+            raise BadInputError(
+                source,
+                f"unknown parameter {dotted!r}",
+                f"{hint}valid keys here: {', '.join(valid)}",
+            )
+        default = defaults[key]
+        problem = _type_problem(value, default)
+        if problem:
+            raise BadInputError(
+                source,
+                f"parameter {dotted!r} is {_describe(value)}, {problem}",
+                f"give a value like the default ({_describe(default)})",
+            )
+        if isinstance(default, Mapping):
+            check_overlay(value, default, source, f"{dotted}.")
+
+
+def _type_problem(value: Any, default: Any) -> str:
+    """Why ``value`` cannot replace ``default`` ("" when it can)."""
+    if default is None:
+        return ""  # a null default takes any type (an optional setting)
+    if isinstance(default, bool):
+        return "" if isinstance(value, bool) else "expected true or false"
+    if isinstance(default, int):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+        return "" if ok else "expected an integer"
+    if isinstance(default, float):
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        return "" if ok else "expected a number"
+    if isinstance(default, str):
+        return "" if isinstance(value, str) else "expected a string"
+    if isinstance(default, Mapping):
+        return "" if isinstance(value, Mapping) else "expected a mapping of parameters"
+    if isinstance(default, list):
+        if not isinstance(value, list):
+            return "expected a list"
+        # Lists of numbers or strings keep their element type.
+        for element in default[:1]:
+            for item in value:
+                problem = _type_problem(item, element)
+                if problem:
+                    return f"an element {item!r} is wrong ({problem})"
+    return ""
+
+
+def _describe(value: Any) -> str:
+    text = repr(value)
+    return f"{type(value).__name__} {text if len(text) <= 40 else text[:37] + '...'}"
+
+
+def _did_you_mean(word: str, candidates: list[str]) -> str:
+    close = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}? " if close else ""
+
+
+def _key_paths(tree: Mapping[str, Any], prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    for key, value in tree.items():
+        yield (*prefix, str(key))
+        if isinstance(value, Mapping):
+            yield from _key_paths(value, (*prefix, str(key)))
+
+
+def _source_of(
+    key: tuple[str, ...],
+    path: Path,
+    profile: str,
+    profiles: Mapping[str, Any],
+    overrides: Mapping[str, Any],
+) -> str:
+    """Where the value of ``key`` came from: the overrides, the selected profile or the defaults."""
+
+    def has(tree: Any) -> bool:
+        for part in key:
+            if isinstance(tree, list):
+                return True  # a list is replaced as a whole: its elements share its origin
+            if not isinstance(tree, Mapping) or part not in tree:
+                return False
+            tree = tree[part]
+        return True
+
+    if has(overrides):
+        return OVERRIDES_SOURCE
+    if has(profiles.get(profile) or {}):
+        return f"{path} (profile {profile!r})"
+    return str(path)
+
+
+# ---- ranges of the critical values -------------------------------------------------------------
+# Only values whose wrong range would fail late (after hours of work) or silently are listed;
+# every field is optional and unknown fields are allowed, so the schema never has to follow each
+# new key of params.yaml (those are checked against the defaults instead). strict: no "3" for 3.
+PositiveInt = Annotated[int, Field(ge=1)]
+NonNegativeInt = Annotated[int, Field(ge=0)]
+PositiveFloat = Annotated[float, Field(gt=0)]
+Fraction = Annotated[float, Field(ge=0, le=1)]
+NonEmptyStr = Annotated[str, Field(min_length=1)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="allow", strict=True)
+
+
+class _Source(_Section):
+    source: NonEmptyStr | None = None
+
+
+class _Data(_Section):
+    mame: _Source | None = None
+    met: _Source | None = None
+    downloads_dir: NonEmptyStr | None = None
+
+
+class _SynthMame(_Section):
+    classes: Annotated[list[NonEmptyStr], Field(min_length=1)] | None = None
+    images_per_class: PositiveInt | None = None
+    scale: PositiveFloat | None = None
+
+
+class _SynthMet(_Section):
+    n_exhibits: PositiveInt | None = None
+    max_side: Annotated[int, Field(ge=8)] | None = None
+
+
+class _Synth(_Section):
+    mame: _SynthMame | None = None
+    met: _SynthMet | None = None
+
+
+class _Split(_Section):
+    train: PositiveInt | None = None
+    val: NonNegativeInt | None = None
+    test: NonNegativeInt | None = None
+
+
+class _CurateMame(_Section):
+    min_product_size: NonNegativeInt | None = None
+    drop_greyscale: bool | None = None
+    min_images_per_class: PositiveInt | None = None
+    split: _Split | None = None
+
+
+class _Curate(_Section):
+    mame: _CurateMame | None = None
+
+
+class _Version(_Section):
+    preset: NonEmptyStr | None = None
+    size: PositiveInt | None = None
+
+
+class _PreprocessMame(_Section):
+    workers: PositiveInt | None = None
+    max_bad_fraction: Fraction | None = None
+    max_image_pixels: PositiveInt | None = None
+    quality: Annotated[int, Field(ge=1, le=100)] | None = None
+    versions: dict[str, _Version] | None = None
+
+
+class _Preprocess(_Section):
+    mame: _PreprocessMame | None = None
+
+
+class _Inputs(_Section):
+    batch_size: PositiveInt | None = None
+    eval_batch_size: PositiveInt | None = None
+
+
+class _TrainMame(_Section):
+    epochs: PositiveInt | None = None
+    width_mult: PositiveFloat | None = None
+    num_workers: NonNegativeInt | None = None
+    stop_after_epoch: PositiveInt | None = None
+    lr: dict[str, dict[str, PositiveFloat]] | None = None
+    inputs: dict[str, _Inputs] | None = None
+
+
+class _Train(_Section):
+    mame: _TrainMame | None = None
+
+
+class _EmbedMet(_Section):
+    gem_p: PositiveFloat | None = None
+    max_side: PositiveInt | None = None
+    batch_size: PositiveInt | None = None
+    num_workers: NonNegativeInt | None = None
+    chunk_size: PositiveInt | None = None
+
+
+class _Embed(_Section):
+    met: _EmbedMet | None = None
+
+
+class _PcawMet(_Section):
+    shrinkage: Fraction | None = None
+    dim: PositiveInt | None = None
+
+
+class _Pcaw(_Section):
+    met: _PcawMet | None = None
+
+
+class _KnnMet(_Section):
+    ks: Annotated[list[PositiveInt], Field(min_length=1)] | None = None
+    taus: Annotated[list[PositiveFloat], Field(min_length=1)] | None = None
+    distractor_shares: list[Fraction] | None = None
+    pcaw_dims: list[PositiveInt] | None = None
+    mini_pcaw_dim: PositiveInt | None = None
+    examples_per_row: PositiveInt | None = None
+
+
+class _Knn(_Section):
+    met: _KnnMet | None = None
+
+
+class ParamsSchema(_Section):
+    """Ranges of the critical parameters (the resolved values, profile and overrides applied)."""
+
+    profile: NonEmptyStr | None = None
+    seed: NonNegativeInt | None = None
+    data: _Data | None = None
+    synth: _Synth | None = None
+    curate: _Curate | None = None
+    preprocess: _Preprocess | None = None
+    train: _Train | None = None
+    embed: _Embed | None = None
+    pcaw: _Pcaw | None = None
+    knn: _Knn | None = None
+
+
+def check_ranges(params: Mapping[str, Any], source_of: Callable[[tuple[str, ...]], str]) -> None:
+    """Validate ``params`` against :class:`ParamsSchema`; ``source_of(key)`` names the origin."""
+    try:
+        ParamsSchema.model_validate(dict(params))
+    except ValidationError as error:
+        first = error.errors()[0]
+        # pydantic adds the union member tried ("int", "float", ...) to the location; drop it.
+        key = tuple(str(part) for part in first["loc"] if not _is_type_tag(part))
+        dotted = ".".join(key)
+        value = _lookup(params, key)
+        wanted = str(first["msg"]).removeprefix("Input should be ")
+        article = "" if wanted.startswith(("a ", "an ")) else "a value "
+        raise BadInputError(
+            source_of(key),
+            f"parameter {dotted!r} = {value!r} is invalid: it should be {wanted}",
+            f"set {dotted} to {article}{wanted}",
+        ) from None
+
+
+def _is_type_tag(part: Any) -> bool:
+    return isinstance(part, str) and (
+        part in ("int", "float", "str", "bool", "list", "dict", "none")
+        or part.startswith(("constrained-", "function-", "_"))
+    )
+
+
+def _lookup(tree: Any, key: tuple[str, ...]) -> Any:
+    for part in key:
+        if isinstance(tree, Mapping) and part in tree:
+            tree = tree[part]
+        elif isinstance(tree, list) and part.isdigit() and int(part) < len(tree):
+            tree = tree[int(part)]
+        else:
+            return None
+    return tree
