@@ -122,3 +122,9 @@ def test_plot_training_curves_layout_like_figure5():
 def test_plot_training_curves_names_history_with_missing_columns():
     with pytest.raises(ValueError, match="val_acc"):
         plot_training_curves({("VGG11", "LR&FS"): _history(3, 0).drop(columns="val_acc")})
+
+
+def test_mean_per_class_accuracy_without_n_classes_and_empty_input():
+    assert mean_per_class_accuracy(np.array([1, 1, 2]), np.array([1, 0, 0])) == pytest.approx(0.25)
+    with pytest.raises(ValueError, match="at least one"):
+        mean_per_class_accuracy([], [])
