@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from artrec.training.sampler import AspectRatioBucketBatchSampler
+from artrec.training.sampler import AspectRatioBucketBatchSampler, ShardSampler
 
 
 def _sizes(n: int = 53, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -87,3 +87,11 @@ def test_bad_sizes_are_rejected():
         AspectRatioBucketBatchSampler([10, 0], [10, 10], batch_size=2)
     with pytest.raises(ValueError, match="equally long"):
         AspectRatioBucketBatchSampler([10, 10], [10], batch_size=2)
+
+
+def test_shard_sampler_shares_cover_every_index_once_without_padding():
+    shares = [list(ShardSampler(7, num_replicas=3, rank=r)) for r in range(3)]
+    assert shares == [[0, 3, 6], [1, 4], [2, 5]]
+    assert [len(ShardSampler(7, num_replicas=3, rank=r)) for r in range(3)] == [3, 2, 2]
+    with pytest.raises(ValueError, match="rank"):
+        ShardSampler(7, num_replicas=2, rank=2)

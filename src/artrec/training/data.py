@@ -1,8 +1,11 @@
 """Datasets and data loaders for classifier training on preprocessed (already resized) images.
 
 Loaders are ordinary ``torch.utils.data.DataLoader`` objects; the training loop only relies on the
-sampler having ``set_epoch`` (optional) and the loader's ``generator`` (optional), so a
-``DistributedSampler`` can replace the samplers built here.
+sampler having ``set_epoch`` (optional) and the loader's ``generator`` (optional).
+
+Inside a process group (``artrec.distributed``) ``build_dataloader`` gives each process its share:
+training loaders a ``DistributedSampler`` (or the bucket sampler sharded by rank), evaluation
+loaders a ``ShardSampler`` (every image once, no padding). ``batch_size`` is per process.
 
 Reproducibility: shuffled loaders get their own ``torch.Generator`` (reseeded every epoch by the
 training loop); worker processes are seeded by PyTorch from that loader's base seed (torch,
@@ -21,10 +24,11 @@ import numpy as np
 import pandas as pd
 import torch
 from PIL import Image
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, DistributedSampler
 from torchvision.transforms.v2 import functional as F
 
-from artrec.training.sampler import AspectRatioBucketBatchSampler
+from artrec import distributed
+from artrec.training.sampler import AspectRatioBucketBatchSampler, ShardSampler
 
 
 class ImageManifestDataset(Dataset):
@@ -126,12 +130,25 @@ def build_dataloader(
     """A loader that shuffles when ``train``; ``bucketing`` groups similar aspect ratios per batch.
 
     Without bucketing, batches are stacked as they are, which needs images of one shape (LR&FS) or
-    ``batch_size=1`` (the paper's HR&VS setting).
+    ``batch_size=1`` (the paper's HR&VS setting). In a process group each process loads its share
+    (see the module docstring); ``batch_size`` is then the batch of one process.
     """
+    world, rank = distributed.world_size(), distributed.rank()
     if bucketing:
+        if world > 1 and not train:
+            # The bucket sampler evens out the shares by repeating batches, which would count
+            # some images twice in an evaluation.
+            raise ValueError("bucketed evaluation loaders are not supported across processes")
         widths, heights = dataset.image_sizes()
         batch_sampler = AspectRatioBucketBatchSampler(
-            widths, heights, batch_size, shuffle=train, seed=seed, drop_last=drop_last
+            widths,
+            heights,
+            batch_size,
+            shuffle=train,
+            seed=seed,
+            drop_last=drop_last,
+            num_replicas=world,
+            rank=rank,
         )
         return DataLoader(
             dataset,
@@ -140,10 +157,19 @@ def build_dataloader(
             num_workers=num_workers,
             pin_memory=pin_memory,
         )
+    sampler = None
+    if world > 1:
+        if train:
+            sampler = DistributedSampler(
+                dataset, num_replicas=world, rank=rank, shuffle=True, seed=seed, drop_last=drop_last
+            )
+        else:
+            sampler = ShardSampler(len(dataset), num_replicas=world, rank=rank)
     return DataLoader(
         dataset,
         batch_size=batch_size,
-        shuffle=train,
+        shuffle=train and sampler is None,
+        sampler=sampler,
         drop_last=drop_last,
         generator=torch.Generator().manual_seed(seed),
         num_workers=num_workers,

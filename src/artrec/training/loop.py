@@ -11,6 +11,13 @@ Reproducibility and resumption:
   and metrics as an uninterrupted run (bit for bit on the CPU; on CUDA only as far as the kernels
   are deterministic).
 - The model's initial weights are the caller's: seed before building the model.
+
+Distributed data parallel (inside a process group, see ``artrec.distributed``; loaders from
+``data.build_dataloader`` then hold each process's share): the model is wrapped in
+``DistributedDataParallel``, every process resumes from the same checkpoint, the epoch metrics are
+computed over all processes' images (validation sees every image once, in the order of one
+process), and only rank 0 writes checkpoints and calls ``log_fn``. Rank 0 uses the seeds of a
+single-process run; the others mix their rank in, so that dropout and augmentation differ.
 """
 
 from __future__ import annotations
@@ -27,11 +34,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.metrics import recall_score
 from torch import nn
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
+from artrec import distributed
+from artrec.evaluation.classification import mean_per_class_accuracy
 from artrec.training.checkpoint import (
     CHECKPOINT_NAME,
     capture_rng_state,
@@ -39,6 +47,7 @@ from artrec.training.checkpoint import (
     restore_rng_state,
     save_checkpoint,
 )
+from artrec.training.sampler import ShardSampler
 
 OPTIMIZERS = ("amsgrad", "adam", "sgd")
 # Settings that must not change between an interrupted run and its resumption.
@@ -56,9 +65,13 @@ class TrainResult:
     best_state_dict: dict[str, torch.Tensor]
 
 
-def epoch_seed(seed: int, epoch: int) -> int:
-    """A well-mixed 32-bit seed for one epoch (runs seeded s and s+1 share no epoch seeds)."""
-    return int(np.random.SeedSequence([seed, epoch]).generate_state(1)[0])
+def epoch_seed(seed: int, epoch: int, rank: int = 0) -> int:
+    """A well-mixed 32-bit seed for one epoch (runs seeded s and s+1 share no epoch seeds).
+
+    Rank 0 gets the single-process seed, so one process reproduces earlier results.
+    """
+    entropy = [seed, epoch] if rank == 0 else [seed, epoch, rank]
+    return int(np.random.SeedSequence(entropy).generate_state(1)[0])
 
 
 def seed_everything(seed: int) -> None:
@@ -89,18 +102,16 @@ def build_optimizer(
     raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {name!r}")
 
 
-def mean_class_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    """Mean over the classes present in ``y_true`` of each class's accuracy (recall)."""
-    if len(y_true) == 0:
-        return math.nan
-    present = np.unique(y_true)
-    return float(recall_score(y_true, y_pred, labels=present, average="macro", zero_division=0))
-
-
 def evaluate_classifier(
     model: nn.Module, loader: DataLoader, device: str | torch.device, progress: bool = False
 ) -> tuple[np.ndarray, np.ndarray, float]:
-    """Labels, arg-max predictions (in loader order) and the mean cross-entropy per image."""
+    """Labels, arg-max predictions (in loader order) and the mean cross-entropy per image.
+
+    When ``loader`` holds one process's ``ShardSampler`` share, the results of all processes are
+    gathered: every process gets the labels and predictions of the whole set in sequential order.
+    ``model`` must be the plain module, not its ``DistributedDataParallel`` wrapper (the shares
+    may differ by one batch, and the wrapper synchronises at every forward pass).
+    """
     device = torch.device(device)
     model.eval()
     criterion = nn.CrossEntropyLoss(reduction="sum")
@@ -113,10 +124,15 @@ def evaluate_classifier(
             total_loss += criterion(logits, labels).item()
             y_true.append(labels.cpu())
             y_pred.append(logits.argmax(dim=1).cpu())
-    if not y_true:
-        return np.empty(0, np.int64), np.empty(0, np.int64), math.nan
-    y_true_all = torch.cat(y_true).numpy()
-    return y_true_all, torch.cat(y_pred).numpy(), total_loss / len(y_true_all)
+    y_true_all = torch.cat(y_true).numpy() if y_true else np.empty(0, np.int64)
+    y_pred_all = torch.cat(y_pred).numpy() if y_pred else np.empty(0, np.int64)
+    if isinstance(loader.sampler, ShardSampler) and loader.sampler.num_replicas > 1:
+        y_true_all = distributed.all_gather_unshard(y_true_all)
+        y_pred_all = distributed.all_gather_unshard(y_pred_all)
+        total_loss = sum(distributed.all_gather_objects(total_loss))
+    if len(y_true_all) == 0:
+        return y_true_all, y_pred_all, math.nan
+    return y_true_all, y_pred_all, total_loss / len(y_true_all)
 
 
 def train_one_epoch(
@@ -126,7 +142,11 @@ def train_one_epoch(
     device: torch.device,
     progress: bool = False,
 ) -> dict[str, float]:
-    """One pass over ``loader``: loss and accuracies of the training-mode outputs, throughput."""
+    """One pass over ``loader``: loss and accuracies of the training-mode outputs, throughput.
+
+    In a process group ``model`` is the ``DistributedDataParallel`` wrapper and the metrics cover
+    the images of all processes (the time is the slowest process's).
+    """
     model.train()
     criterion = nn.CrossEntropyLoss()
     y_true, y_pred, total_loss = [], [], 0.0
@@ -150,23 +170,31 @@ def train_one_epoch(
         raise ValueError("the training loader yielded no batches (empty dataset or drop_last?)")
     y_true_all = torch.cat(y_true).numpy()
     y_pred_all = torch.cat(y_pred).numpy()
+    if distributed.is_distributed():
+        parts = distributed.all_gather_objects((y_true_all, y_pred_all, total_loss, seconds))
+        y_true_all = np.concatenate([part[0] for part in parts])
+        y_pred_all = np.concatenate([part[1] for part in parts])
+        total_loss = sum(part[2] for part in parts)
+        seconds = max(part[3] for part in parts)
     return {
         "train_loss": total_loss / len(y_true_all),
         "train_acc": float((y_true_all == y_pred_all).mean()),
-        "train_mean_class_acc": mean_class_accuracy(y_true_all, y_pred_all),
+        "train_mean_class_acc": mean_per_class_accuracy(y_true_all, y_pred_all),
         "train_seconds": seconds,
         "train_images_per_s": len(y_true_all) / seconds,
     }
 
 
 def prepare_epoch(loader: DataLoader, seed: int, epoch: int) -> None:
-    """Make ``epoch`` of ``loader`` a function of ``(seed, epoch)`` only (see module docstring)."""
-    seed_everything(epoch_seed(seed, epoch))
+    """Make ``epoch`` of ``loader`` a function of ``(seed, epoch)`` (and the rank) only."""
+    rank_seed = epoch_seed(seed, epoch, distributed.rank())
+    seed_everything(rank_seed)
+    # Samplers draw the same order on every process from (seed, epoch) and take their share.
     for sampler in (loader.batch_sampler, loader.sampler):
         if hasattr(sampler, "set_epoch"):
             sampler.set_epoch(epoch)
     if loader.generator is not None:
-        loader.generator.manual_seed(epoch_seed(seed, epoch))
+        loader.generator.manual_seed(rank_seed)
 
 
 def _state_dict_copy(model: nn.Module) -> dict[str, torch.Tensor]:
@@ -197,7 +225,9 @@ def train_classifier(
     is the one with the lowest validation loss (the paper's model selection). ``log_fn(epoch, row)``
     is called after each epoch's checkpoint is written. ``stop_after_epoch`` ends the run early (as
     an interruption would); calling again with the same ``checkpoint_dir`` resumes it. ``model`` is
-    left holding the last epoch's weights.
+    left holding the last epoch's weights. In a process group (see the module docstring) every
+    process calls this with its own loaders and gets the same result; ``device`` ``cuda`` means
+    each process's own GPU.
     """
     if epochs < 1:
         raise ValueError(f"epochs must be >= 1, got {epochs}")
@@ -207,7 +237,9 @@ def train_classifier(
             "repeat an uninterrupted one exactly",
             stacklevel=2,
         )
-    device = torch.device(device)
+    device = distributed.local_device(device)
+    main = distributed.is_main_process()
+    progress = progress and main
     if device.type == "cuda" and deterministic:
         torch.backends.cudnn.benchmark = False
         torch.backends.cudnn.deterministic = True
@@ -240,6 +272,13 @@ def train_classifier(
         best_state = state["best_state_dict"]
         start_epoch = state["epoch"] + 1
         restore_rng_state(state["rng"])
+    # Wrapped after the resumed weights are in place (DDP starts from rank 0's copy anyway); the
+    # plain ``model`` is kept for evaluation and the checkpoints, whose keys thus do not depend
+    # on the number of processes.
+    train_model: nn.Module = model
+    if distributed.is_distributed():
+        device_ids = [device.index] if device.type == "cuda" else None
+        train_model = nn.parallel.DistributedDataParallel(model, device_ids=device_ids)
 
     epoch_bar = tqdm(
         range(start_epoch, epochs + 1),
@@ -250,7 +289,7 @@ def train_classifier(
     )
     for epoch in epoch_bar:
         prepare_epoch(train_loader, seed, epoch)
-        train_metrics = train_one_epoch(model, train_loader, opt, device, progress)
+        train_metrics = train_one_epoch(train_model, train_loader, opt, device, progress)
         val_start = time.perf_counter()
         y_true, y_pred, val_loss = evaluate_classifier(model, val_loader, device, progress)
         row = {
@@ -260,7 +299,9 @@ def train_classifier(
             "train_mean_class_acc": train_metrics["train_mean_class_acc"],
             "val_loss": val_loss,
             "val_acc": float((y_true == y_pred).mean()) if len(y_true) else math.nan,
-            "val_mean_class_acc": mean_class_accuracy(y_true, y_pred),
+            "val_mean_class_acc": (
+                mean_per_class_accuracy(y_true, y_pred) if len(y_true) else math.nan
+            ),
             "lr": lr,
             "train_seconds": train_metrics["train_seconds"],
             "train_images_per_s": train_metrics["train_images_per_s"],
@@ -271,7 +312,7 @@ def train_classifier(
         loss_key = val_loss if math.isfinite(val_loss) else math.inf
         if best_state is None or loss_key < best_loss:
             best_epoch, best_loss, best_state = epoch, loss_key, _state_dict_copy(model)
-        if checkpoint_path is not None:
+        if checkpoint_path is not None and main:
             save_checkpoint(
                 checkpoint_path,
                 {
@@ -293,7 +334,7 @@ def train_classifier(
             val_acc=f"{row['val_acc']:.3f}",
             refresh=False,
         )
-        if log_fn is not None:
+        if log_fn is not None and main:
             log_fn(epoch, dict(row))
         if stop_after_epoch is not None and epoch >= stop_after_epoch:
             break

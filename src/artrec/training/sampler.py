@@ -100,3 +100,25 @@ class AspectRatioBucketBatchSampler(Sampler[list[int]]):
     def __len__(self) -> int:
         # The random offset makes the number of batches vary by one between epochs.
         return len(self.batches())
+
+
+class ShardSampler(Sampler[int]):
+    """Every ``num_replicas``-th index of ``range(length)`` starting at ``rank``, in order.
+
+    For evaluation across processes: unlike ``DistributedSampler`` it never repeats an index to
+    even out the shares, so every image counts once, and ``artrec.distributed.all_gather_unshard``
+    restores the sequential order of the results.
+    """
+
+    def __init__(self, length: int, num_replicas: int = 1, rank: int = 0) -> None:
+        if not 0 <= rank < num_replicas:
+            raise ValueError(f"rank must be in [0, {num_replicas}), got {rank}")
+        self.length = length
+        self.num_replicas = num_replicas
+        self.rank = rank
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(range(self.rank, self.length, self.num_replicas))
+
+    def __len__(self) -> int:
+        return len(range(self.rank, self.length, self.num_replicas))
