@@ -3,7 +3,9 @@ classifier, as the public ``knn_eval.py`` does: optional PCA whitening learned o
 descriptors, (k, tau) tuned on the validation queries by GAP, metrics on the test queries.
 
 The published descriptors are a pickle. Unpickling runs code named inside the file, so it is read
-with :class:`DescriptorUnpickler`, which only admits what numpy arrays and plain containers need.
+with :class:`DescriptorUnpickler`, which only admits what numpy arrays and plain containers need;
+:func:`check_descriptors` then refuses NaN/inf values, arrays that are not 2-D, mismatched
+dimensions and row counts that differ from the ground truth.
 """
 
 from __future__ import annotations
@@ -23,10 +25,33 @@ import numpy as np
 import pandas as pd
 
 from artrec.datasets.met import load_met_ground_truth
+from artrec.errors import BadInputError, MissingInputError
 from artrec.retrieval.knn import DEFAULT_KS, DEFAULT_TAUS, KNNClassifier
 from artrec.retrieval.whitening import apply_pca_whitening, learn_pca_whitening
 
 DESCRIPTOR_KEYS = ("train_descriptors", "val_descriptors", "test_descriptors")
+_PICKLE_FIX = (
+    "write a pickle holding only numpy arrays (train/val/test_descriptors), as the public code does"
+)
+
+
+class UnsafePickleError(BadInputError, pickle.UnpicklingError):
+    """A descriptor pickle names something other than numpy arrays and plain containers."""
+
+
+def _latin1_encode(text: str, encoding: str = "utf-8") -> bytes:
+    # Protocol 2 stores bytes as _codecs.encode(text, "latin1"); no other codec is needed, and
+    # some (e.g. "zlib", "base64") would let a pickle run more than a byte copy.
+    if encoding.replace("-", "").replace("_", "").lower() not in ("latin1", "iso88591"):
+        raise pickle.UnpicklingError(f"refusing _codecs.encode with encoding {encoding!r}")
+    return codecs.encode(text, encoding)
+
+
+def _bytearray_from_data(*args: Any) -> bytearray:
+    # bytearray(n) would allocate n zero bytes: a four-byte pickle could ask for terabytes.
+    if args and isinstance(args[0], int):
+        raise pickle.UnpicklingError("refusing bytearray(<size>): descriptor pickles hold data")
+    return bytearray(*args)
 
 
 def _allowed_globals() -> dict[tuple[str, str], Any]:
@@ -35,8 +60,7 @@ def _allowed_globals() -> dict[tuple[str, str], Any]:
     allowed: dict[tuple[str, str], Any] = {
         ("numpy", "ndarray"): np.ndarray,
         ("numpy", "dtype"): np.dtype,
-        # Protocol 2 stores bytes as _codecs.encode(text, "latin1"); encoding a string is harmless.
-        ("_codecs", "encode"): codecs.encode,
+        ("_codecs", "encode"): _latin1_encode,
         ("collections", "OrderedDict"): OrderedDict,
     }
     # numpy 1.x pickles name numpy.core.*, numpy 2.x numpy._core.*; both map to the same objects.
@@ -45,8 +69,9 @@ def _allowed_globals() -> dict[tuple[str, str], Any]:
         allowed[(f"{package}.multiarray", "scalar")] = multiarray.scalar
         # Protocol 5 pickles contiguous arrays through _frombuffer(buffer, dtype, shape, order).
         allowed[(f"{package}.numeric", "_frombuffer")] = numeric._frombuffer
-    for name in ("dict", "list", "tuple", "set", "frozenset", "bytearray"):
+    for name in ("dict", "list", "tuple", "set", "frozenset"):
         allowed[("builtins", name)] = getattr(builtins, name)
+    allowed[("builtins", "bytearray")] = _bytearray_from_data
     return allowed
 
 
@@ -76,26 +101,94 @@ class DescriptorUnpickler(pickle.Unpickler):
 
 
 def load_descriptor_pickle(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
-    """Read a descriptor pickle safely; every value becomes a float32 array.
+    """Read a descriptor pickle safely; every value becomes a finite float32 array.
 
-    Raises ``pickle.UnpicklingError`` for a file that needs any other global and ``ValueError``
-    for content that is not a dict of numeric arrays.
+    Raises :class:`UnsafePickleError` (a ``pickle.UnpicklingError``) for a file that needs any
+    other global, and :class:`artrec.errors.BadInputError` (a ``ValueError``) for a file that is
+    not a complete pickle, or content that is not a dict of finite numeric arrays.
     """
     path = Path(path)
+    if not path.is_file():
+        raise MissingInputError(path, "descriptor file not found", "check the --descriptors path")
     with path.open("rb") as handle:
         try:
             data = DescriptorUnpickler(handle).load()
         except pickle.UnpicklingError as error:
-            raise pickle.UnpicklingError(f"{path}: {error}") from None
+            if "refusing" in str(error):
+                raise UnsafePickleError(path, str(error), _PICKLE_FIX) from None
+            raise BadInputError(path, f"not a valid pickle ({error})", _PICKLE_FIX) from None
+        except (EOFError, ValueError, TypeError, IndexError, KeyError, MemoryError) as error:
+            # A truncated file ends in EOFError; a damaged one fails inside a numpy constructor.
+            problem = "truncated" if isinstance(error, EOFError) else "damaged"
+            raise BadInputError(
+                path,
+                f"not a readable pickle, {problem} ({type(error).__name__}: {error})",
+                _PICKLE_FIX,
+            ) from None
     if not isinstance(data, Mapping):
-        raise ValueError(f"{path}: expected a dict of descriptor arrays, got {type(data).__name__}")
+        raise BadInputError(
+            path, f"expected a dict of descriptor arrays, got {type(data).__name__}", _PICKLE_FIX
+        )
     out: dict[str, np.ndarray] = {}
     for key, value in data.items():
-        array = np.asarray(value)
+        try:
+            array = np.asarray(value)
+        except ValueError as error:  # ragged nested lists
+            raise BadInputError(
+                path, f"entry {key!r} is not an array ({error})", _PICKLE_FIX
+            ) from None
         if array.dtype.kind not in "fiu":
-            raise ValueError(f"{path}: entry {key!r} is not a numeric array ({array.dtype})")
-        out[str(key)] = np.ascontiguousarray(array, dtype=np.float32)
+            raise BadInputError(
+                path, f"entry {key!r} is not a numeric array ({array.dtype})", _PICKLE_FIX
+            )
+        with np.errstate(over="ignore"):  # values beyond float32 become inf, refused below
+            converted = np.ascontiguousarray(array, dtype=np.float32)
+        bad = ~np.isfinite(converted)
+        if bad.any():
+            where = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise BadInputError(
+                path,
+                f"entry {key!r} holds {int(bad.sum())} NaN or infinite values (first at index "
+                f"{where}, or values beyond the float32 range)",
+                "re-extract the descriptors; a NaN usually comes from an unreadable image or a "
+                "diverged model",
+            )
+        out[str(key)] = converted
     return out
+
+
+def check_descriptors(
+    descriptors: Mapping[str, np.ndarray],
+    rows: Mapping[str, int],
+    path: str | os.PathLike[str],
+    ground_truth: str | os.PathLike[str],
+) -> None:
+    """Refuse descriptors that cannot be evaluated against a ground truth.
+
+    ``rows`` maps each of :data:`DESCRIPTOR_KEYS` to the number of images the ground truth
+    lists for it (database, val queries, test queries). Every array must be present, 2-D, with
+    at least one column, the same number of columns as the others and exactly those rows.
+    """
+    missing = [key for key in DESCRIPTOR_KEYS if key not in descriptors]
+    if missing:
+        raise BadInputError(path, f"lacks {missing} (found {sorted(descriptors)})", _PICKLE_FIX)
+    dims = {}
+    for key in DESCRIPTOR_KEYS:
+        shape = np.shape(descriptors[key])
+        if len(shape) != 2 or shape[1] < 1:
+            raise BadInputError(
+                path, f"{key} has shape {shape}, expected (images, dimensions)", _PICKLE_FIX
+            )
+        if shape[0] != rows[key]:
+            raise BadInputError(
+                path,
+                f"{key} has {shape[0]} rows but {ground_truth} lists {rows[key]} images for it",
+                "use the descriptors extracted from this ground truth, one row per image in "
+                "the order of its JSON files",
+            )
+        dims[key] = shape[1]
+    if len(set(dims.values())) > 1:
+        raise BadInputError(path, f"the descriptor dimensions differ: {dims}", _PICKLE_FIX)
 
 
 @dataclass(frozen=True)
