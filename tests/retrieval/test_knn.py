@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from artrec.retrieval.knn import (
+    IndexSpec,
     KNNClassifier,
     Neighbours,
     build_index,
@@ -155,7 +156,7 @@ def test_missing_neighbours_are_ignored():
 def test_ivf_index_with_all_lists_probed_is_exact():
     database, labels, queries, _ = _clustered(n_classes=200, dim=8)
     flat = build_index(database, use_gpu=False)
-    ivf = build_index(database, use_gpu=False, ivf_nlist=4, ivf_nprobe=4)
+    ivf = build_index(database, {"type": "ivf_flat", "nlist": 4, "nprobe": 4}, use_gpu=False)
     flat_sims, flat_idx = search(flat, queries, 5)
     ivf_sims, ivf_idx = search(ivf, queries, 5)
     np.testing.assert_allclose(ivf_sims, flat_sims, rtol=1e-5)
@@ -193,3 +194,124 @@ def test_search_blocking_gives_default_results_and_restores_faiss_setting():
     default_sims, default_idx = index.search(queries, 5)
     np.testing.assert_array_equal(sims, default_sims)
     np.testing.assert_array_equal(idx, default_idx)
+
+
+# ---------------------------------------------------------------------------------------------
+# Index choice
+
+
+def _exact_neighbours(database, queries, k):
+    """Today's exact search, written directly with FAISS (the reference for the flat spec)."""
+    index = faiss.IndexFlatIP(database.shape[1])
+    index.add(database)
+    return search(index, queries, k)
+
+
+def _recall(approximate, exact):
+    k = exact.shape[1]
+    return np.mean([len(set(a) & set(e)) / k for a, e in zip(approximate, exact, strict=True)])
+
+
+def test_flat_spec_gives_todays_exact_results_bit_for_bit():
+    database, _, queries, _ = _clustered(n_classes=300, dim=32)
+    expected = _exact_neighbours(database, queries, 10)
+    for spec in (None, {}, {"type": "flat"}, {"type": "flat", "add_rows": 37}):
+        got = search(build_index(database, spec, use_gpu=False), queries, 10)
+        np.testing.assert_array_equal(got[0], expected[0])
+        np.testing.assert_array_equal(got[1], expected[1])
+
+
+@pytest.mark.parametrize(
+    "spec,min_recall",
+    [
+        ({"type": "ivf_flat", "nlist": 16, "nprobe": 8}, 0.85),
+        ({"type": "ivf_pq", "nlist": 16, "nprobe": 8, "pq_m": 16}, 0.75),
+    ],
+)
+def test_ivf_recall_against_exact_search(spec, min_recall):
+    # Clustered data, as descriptors are: the nearest cells hold the nearest neighbours.
+    database, _, queries, _ = _clustered(seed=6, n_classes=600, n_queries=200, dim=32, noise=0.3)
+    _, exact = _exact_neighbours(database, queries, 10)
+    index = build_index(database, {**spec, "add_rows": 500}, use_gpu=False)
+    assert index.ntotal == len(database)
+    _, approximate = search(index, queries, 10)
+    assert _recall(approximate, exact) >= min_recall
+    assert _recall(approximate, exact) < 1.0  # the test would not notice an exact search
+    # Probing every cell makes IVF-Flat exact; IVF-PQ stays approximate (compressed vectors).
+    faiss.extract_index_ivf(index).nprobe = 16
+    _, all_cells = search(index, queries, 10)
+    if spec["type"] == "ivf_flat":
+        assert _recall(all_cells, exact) == 1.0
+    assert _recall(all_cells, exact) >= _recall(approximate, exact)
+
+
+def test_ivf_pq_needs_a_training_vector_per_code():
+    database, _, _, _ = _clustered(n_classes=20)
+    with pytest.raises(ValueError, match="256 training vectors"):
+        build_index(database, {"type": "ivf_pq", "nlist": 2, "pq_m": 8}, use_gpu=False)
+
+
+def test_index_spec_from_params_and_its_factory_strings():
+    assert IndexSpec.from_params(None) == IndexSpec() == IndexSpec.from_params({})
+    assert IndexSpec().factory_string(512, 397_121) == "Flat"
+    ivf = IndexSpec.from_params({"type": "ivf_flat", "nprobe": 8})
+    # About 4 sqrt(N) cells as a power of two, at most N / 39.
+    assert ivf.lists_for(397_121) == 2048 and ivf.lists_for(1_000) == 25
+    assert ivf.factory_string(512, 397_121) == "IVF2048,Flat"
+    pq = IndexSpec(type="ivf_pq", nlist=1024, pq_m=32)
+    assert pq.factory_string(512, 10**6) == "IVF1024,PQ32x8np"
+    assert pq.train_rows(10**6) == 256 * 1024 and pq.train_rows(5_000) == 5_000
+    with pytest.raises(ValueError, match="does not divide"):
+        IndexSpec(type="ivf_pq", pq_m=48).factory_string(512, 10**6)
+    with pytest.raises(ValueError, match="unknown index parameters \\['nlists'\\]"):
+        IndexSpec.from_params({"type": "ivf_flat", "nlists": 4})
+    with pytest.raises(ValueError, match="not one of"):
+        IndexSpec(type="hnsw")
+    with pytest.raises(ValueError, match="nprobe"):
+        IndexSpec(nprobe=0)
+    with pytest.raises(ValueError, match="gpu"):
+        IndexSpec(gpu="yes")
+
+
+@pytest.mark.skipif(faiss.get_num_gpus() > 0, reason="checks the CPU-only behaviour")
+def test_gpu_required_without_gpu_is_an_error_and_auto_stays_on_cpu():
+    database, _, _, _ = _clustered()
+    assert type(build_index(database, {"gpu": "auto"})) is faiss.IndexFlat  # not GPU shards
+    with pytest.raises(RuntimeError, match="no GPU"):
+        build_index(database, {"gpu": True})
+
+
+def test_search_in_query_chunks_equals_one_search():
+    database, _, queries, _ = _clustered(n_classes=300, dim=32, n_queries=101)
+    index = build_index(database, use_gpu=False)
+    whole = search(index, queries, 7)
+    chunked = search(index, queries, 7, query_rows=10)
+    np.testing.assert_array_equal(chunked[0], whole[0])
+    np.testing.assert_array_equal(chunked[1], whole[1])
+
+
+def test_classifier_over_an_index_built_elsewhere():
+    database, labels, queries, _ = _clustered(seed=2)
+    built = KNNClassifier(database, labels, use_gpu=False)
+    wrapped = KNNClassifier.from_index(build_index(database, use_gpu=False), labels)
+    assert wrapped.n_classes == built.n_classes
+    a, b = built.predict(queries, 5, 10.0), wrapped.predict(queries, 5, 10.0)
+    np.testing.assert_array_equal(a.labels, b.labels)
+    np.testing.assert_array_equal(a.confidence, b.confidence)
+    with pytest.raises(ValueError, match="labels"):
+        KNNClassifier.from_index(built.index, labels[:-1])
+
+
+def test_tune_and_predict_is_tuning_then_a_search_at_the_chosen_k():
+    database, labels, queries, query_labels = _clustered(seed=7, n_queries=120)
+    val, val_labels, test = queries[:60], query_labels[:60], queries[60:]
+    classifier = KNNClassifier(database, labels, use_gpu=False)
+    result = classifier.tune_and_predict(val, val_labels, test, ks=[1, 3, 10], taus=[1.0, 50.0])
+    tuning = classifier.tune(val, val_labels, ks=[1, 3, 10], taus=[1.0, 50.0])
+    assert (result.k, result.tau) == (tuning.k, tuning.tau)
+    assert result.tuning.val_metrics == tuning.grid["GAP"].pipe(
+        lambda gap: tuning.grid.loc[gap.idxmax(), ["GAP", "GAP-", "ACC"]].to_dict()
+    )
+    expected = classifier.predict(test, tuning.k, tuning.tau)
+    np.testing.assert_array_equal(result.test.labels, expected.labels)
+    np.testing.assert_array_equal(result.test.log_confidence, expected.log_confidence)

@@ -132,3 +132,26 @@ def test_subset_database_and_whitening_keep_queries():
     assert whitened.train.shape[1] == 8
     np.testing.assert_allclose(np.linalg.norm(whitened.test, axis=1), 1.0, rtol=1e-5)
     assert evaluate(np.zeros(1, int), np.ones(1), np.array([-1]))["GAP"] == 0.0
+
+
+def test_evaluate_knn_takes_an_index_choice():
+    splits = _splits(seed=2)
+    exact = evaluate_knn(splits, ks=KS, taus=TAUS)
+    # Every cell probed: the IVF index finds the exact neighbours, so everything agrees.
+    ivf = evaluate_knn(
+        splits, ks=KS, taus=TAUS, index={"type": "ivf_flat", "nlist": 2, "nprobe": 2}
+    )
+    assert (ivf.k, ivf.tau, ivf.test_metrics) == (exact.k, exact.tau, exact.test_metrics)
+    np.testing.assert_array_equal(ivf.test_nearest, exact.test_nearest)
+
+
+def test_knn_stage_searches_exactly_unless_knn_met_index_says_otherwise():
+    from artrec.pipelines.knn.nodes import _grid
+    from artrec.retrieval.knn import IndexSpec
+
+    params = {"ks": [1, 3], "taus": [1, 10]}
+    assert _grid(params) == {"ks": [1, 3], "taus": [1.0, 10.0], "index": IndexSpec()}
+    chosen = _grid({**params, "index": {"type": "ivf_pq", "nlist": 64, "pq_m": 16}})
+    assert chosen["index"] == IndexSpec(type="ivf_pq", nlist=64, pq_m=16)
+    with pytest.raises(ValueError, match="unknown index parameters"):
+        _grid({**params, "index": {"kind": "flat"}})

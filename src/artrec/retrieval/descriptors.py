@@ -26,7 +26,7 @@ import pandas as pd
 
 from artrec.datasets.met import load_met_ground_truth
 from artrec.errors import BadInputError, MissingInputError
-from artrec.retrieval.knn import DEFAULT_KS, DEFAULT_TAUS, KNNClassifier
+from artrec.retrieval.knn import DEFAULT_KS, DEFAULT_TAUS, IndexSpec, KNNClassifier
 from artrec.retrieval.whitening import apply_pca_whitening, learn_pca_whitening
 
 DESCRIPTOR_KEYS = ("train_descriptors", "val_descriptors", "test_descriptors")
@@ -220,8 +220,10 @@ def evaluate_descriptor_sets(
     ks: Sequence[int] = DEFAULT_KS,
     taus: Sequence[float] = DEFAULT_TAUS,
     use_gpu: bool | None = None,
+    index: IndexSpec | Mapping[str, Any] | None = None,
 ) -> DescriptorEvaluation:
-    """kNN evaluation of descriptor arrays (see :func:`evaluate_descriptors`)."""
+    """kNN evaluation of descriptor arrays (see :func:`evaluate_descriptors`); ``index``
+    chooses the search index (default exact)."""
     for name, descs, labels in (
         ("train", train, train_labels),
         ("val", val, val_labels),
@@ -232,23 +234,25 @@ def evaluate_descriptor_sets(
     if not raw:
         pcaw = learn_pca_whitening(train, shrinkage=shrinkage, dim=dim)
         train, val, test = (apply_pca_whitening(x, pcaw) for x in (train, val, test))
-    classifier = KNNClassifier(train, train_labels, use_gpu=use_gpu)
+    classifier = KNNClassifier(train, train_labels, use_gpu=use_gpu, index=index)
 
-    grid = None
     if autotune:
         # As knn_eval.py: a given k or tau fixes that axis of the grid.
-        tuning = classifier.tune(
-            val, val_labels, ks=[k] if k else ks, taus=[tau] if tau is not None else taus
+        result = classifier.tune_and_predict(
+            val, val_labels, test, ks=[k] if k else ks, taus=[tau] if tau is not None else taus
         )
-        k, tau, grid = tuning.k, tuning.tau, tuning.grid
-        best = grid[(grid["k"] == k) & (grid["tau"] == tau)].iloc[0]
-        val_metrics = {name: float(best[name]) for name in ("GAP", "GAP-", "ACC")}
-    elif k is None or tau is None:
+        return DescriptorEvaluation(
+            result.test.metrics(test_labels),
+            result.k,
+            result.tau,
+            result.tuning.grid,
+            result.tuning.val_metrics,
+        )
+    if k is None or tau is None:
         raise ValueError("without autotune both k and tau must be given")
-    else:
-        val_metrics = classifier.predict(val, k, tau).metrics(val_labels)
+    val_metrics = classifier.predict(val, k, tau).metrics(val_labels)
     test_metrics = classifier.predict(test, k, tau).metrics(test_labels)
-    return DescriptorEvaluation(test_metrics, int(k), float(tau), grid, val_metrics)
+    return DescriptorEvaluation(test_metrics, int(k), float(tau), None, val_metrics)
 
 
 def evaluate_descriptors(
@@ -261,6 +265,7 @@ def evaluate_descriptors(
     raw: bool = False,
     database: str = "MET_database.json",
     use_gpu: bool | None = None,
+    index: IndexSpec | Mapping[str, Any] | None = None,
 ) -> dict[str, float]:
     """Test GAP, GAP-, ACC (fractions) and the k, tau used, from a descriptor dict.
 
@@ -270,7 +275,7 @@ def evaluate_descriptors(
     ``MetGroundTruthError`` naming the entry). ``raw`` skips PCA whitening;
     otherwise it is learned on the training descriptors (shrinkage 1) and reduced to ``dim``.
     ``autotune`` tunes k and tau on the validation queries (a given ``k``/``tau`` is kept fixed);
-    without it both must be given.
+    without it both must be given. ``index`` chooses the search index (default exact).
     """
     missing = [key for key in DESCRIPTOR_KEYS if key not in descriptors]
     if missing:
@@ -291,5 +296,6 @@ def evaluate_descriptors(
         dim=dim,
         raw=raw,
         use_gpu=use_gpu,
+        index=index,
     )
     return {**result.metrics, "k": result.k, "tau": result.tau}

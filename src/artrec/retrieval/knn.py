@@ -31,13 +31,22 @@ all deliberate:
   max): a present class with a negative similarity scores like an absent one.
 - The prediction is the nearest neighbour's label; the public arg-max over sorted unique labels
   differs only when two classes' similarities are exactly equal.
+
+The search index is a choice (:class:`IndexSpec`, the ``knn.met.index`` parameter): exact
+(``flat``, the default and the paper's) or an inverted file (``ivf_flat``, ``ivf_pq``) for
+databases where exact search is too slow or too big. Every index comes from
+``faiss.index_factory`` with the inner-product metric and, when the FAISS build sees GPUs, is
+sharded over all of them.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+import math
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, fields
+from numbers import Integral
+from typing import Any
 
 import faiss
 import numpy as np
@@ -45,6 +54,7 @@ import pandas as pd
 
 from artrec.retrieval.metrics import evaluate
 
+METRICS = ("GAP", "GAP-", "ACC")
 DEFAULT_KS: tuple[int, ...] = (1, 2, 3, 5, 7, 10, 15, 20, 50)
 DEFAULT_TAUS: tuple[float, ...] = (
     0.01,
@@ -112,56 +122,265 @@ class KNNTuning:
     tau: float
     grid: pd.DataFrame
 
+    @property
+    def val_metrics(self) -> dict[str, float]:
+        """GAP, GAP- and ACC of the chosen pair on the validation queries."""
+        best = self.grid[(self.grid["k"] == self.k) & (self.grid["tau"] == self.tau)].iloc[0]
+        return {name: float(best[name]) for name in METRICS}
+
+
+@dataclass(frozen=True)
+class TunedPrediction:
+    """The (k, tau) tuning on validation queries and the test predictions at the chosen pair."""
+
+    tuning: KNNTuning
+    test: KNNPrediction
+
+    @property
+    def k(self) -> int:
+        return self.tuning.k
+
+    @property
+    def tau(self) -> float:
+        return self.tuning.tau
+
+
+INDEX_TYPES = ("flat", "ivf_flat", "ivf_pq")
+# FAISS's k-means warns below 39 training points per centroid and itself samples at most 256
+# per centroid (ClusteringParameters.min/max_points_per_centroid).
+MIN_POINTS_PER_CENTROID = 39
+MAX_POINTS_PER_CENTROID = 256
+
+
+@dataclass(frozen=True)
+class IndexSpec:
+    """Which FAISS index serves the kNN search (the ``knn.met.index`` parameter).
+
+    - ``type``: ``flat`` (exact), ``ivf_flat`` or ``ivf_pq`` (approximate: the database is split
+      into ``nlist`` k-means cells and a query scans only the ``nprobe`` nearest cells; IVF-PQ
+      also stores each vector as ``pq_m`` codes of ``pq_nbits`` bits instead of D floats).
+    - ``nlist``: None picks about 4 sqrt(N) (FAISS's rule of thumb) as a power of two, capped so
+      that every cell gets 39 training points.
+    - ``train_size``: rows sampled to train the cells and the PQ codebooks; None: 256 per
+      centroid, the most FAISS's k-means would use anyway.
+    - ``gpu``: ``"auto"`` shards the index over every visible GPU when the FAISS build has GPU
+      support, ``True`` requires a GPU, ``False`` stays on the CPU.
+    - ``add_rows``: rows per ``add`` call; bounds the float32 copy made of each chunk and the
+      pages of a memory-mapped database touched at once.
+    """
+
+    type: str = "flat"
+    nlist: int | None = None
+    nprobe: int = 32
+    pq_m: int = 64
+    pq_nbits: int = 8
+    train_size: int | None = None
+    gpu: str | bool = "auto"
+    add_rows: int = 65_536
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.type not in INDEX_TYPES:
+            raise ValueError(f"index type {self.type!r} is not one of {INDEX_TYPES}")
+        if self.gpu not in ("auto", True, False):
+            raise ValueError(f"index gpu must be 'auto', true or false, got {self.gpu!r}")
+        for name in ("nlist", "nprobe", "pq_m", "pq_nbits", "train_size", "add_rows"):
+            value = getattr(self, name)
+            if value is None and name in ("nlist", "train_size"):
+                continue
+            if not isinstance(value, Integral) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"index {name} must be a positive integer, got {value!r}")
+
+    @classmethod
+    def from_params(cls, params: IndexSpec | Mapping[str, Any] | None) -> IndexSpec:
+        """A spec from a parameter mapping; None or {} is exact flat. Unknown keys are errors."""
+        if isinstance(params, IndexSpec):
+            return params
+        params = dict(params or {})
+        known = [f.name for f in fields(cls)]
+        unknown = sorted(set(params) - set(known))
+        if unknown:
+            raise ValueError(f"unknown index parameters {unknown}; known: {known}")
+        return cls(**params)
+
+    @property
+    def is_ivf(self) -> bool:
+        return self.type != "flat"
+
+    def lists_for(self, n_database: int) -> int:
+        """Number of IVF cells for a database of ``n_database`` vectors."""
+        if self.nlist is not None:
+            return self.nlist
+        rule = 2 ** round(math.log2(4 * math.sqrt(max(n_database, 1))))
+        return max(1, min(rule, n_database // MIN_POINTS_PER_CENTROID))
+
+    def train_rows(self, n_database: int) -> int:
+        """How many database rows train the index (0 for flat, which needs no training)."""
+        if not self.is_ivf:
+            return 0
+        centroids = self.lists_for(n_database)
+        if self.type == "ivf_pq":
+            centroids = max(centroids, 2**self.pq_nbits)  # each PQ codebook is a k-means too
+        wanted = self.train_size or MAX_POINTS_PER_CENTROID * centroids
+        return min(wanted, n_database)
+
+    def factory_string(self, dim: int, n_database: int) -> str:
+        """The ``faiss.index_factory`` description of this index for (N, D) = (n_database, dim)."""
+        if not self.is_ivf:
+            return "Flat"
+        ivf = f"IVF{self.lists_for(n_database)}"
+        if self.type == "ivf_flat":
+            return f"{ivf},Flat"
+        if dim % self.pq_m:
+            raise ValueError(f"index pq_m={self.pq_m} does not divide the dimension {dim}")
+        # "np": no polysemous training, a slow code reordering that only serves Hamming-distance
+        # filtering, which this search does not use.
+        return f"{ivf},PQ{self.pq_m}x{self.pq_nbits}np"
+
 
 def build_index(
     database: np.ndarray,
+    spec: IndexSpec | Mapping[str, Any] | None = None,
     *,
     use_gpu: bool | None = None,
-    ivf_nlist: int | None = None,
-    ivf_nprobe: int = 32,
-    seed: int = 0,
 ) -> faiss.Index:
-    """Inner-product FAISS index over ``database`` (N, D).
+    """Inner-product FAISS index over ``database`` (N, D), as ``spec`` says (default: exact).
 
-    Exact search (``IndexFlatIP``) by default; ``ivf_nlist`` switches to an inverted-file index
-    (approximate, for databases where exact search is too slow) probing ``ivf_nprobe`` lists.
-    ``use_gpu=None`` uses every visible GPU when the FAISS build has GPU support.
+    ``database`` may be any 2-D array that slices into row blocks, a memory-mapped ``.npy``
+    included: IVF indexes train on a seeded sample of rows, and rows are added ``add_rows`` at a
+    time. ``use_gpu`` overrides ``spec.gpu`` when not None.
     """
-    x = _as_float32(database, "database")
-    if x.shape[0] == 0:
+    spec = IndexSpec.from_params(spec)
+    if np.ndim(database) != 2:
+        raise ValueError(f"database must be a 2-D (N, D) array, got shape {np.shape(database)}")
+    n_database, dim = database.shape
+    if n_database == 0:
         raise ValueError("the kNN database is empty")
-    dim = x.shape[1]
-    if ivf_nlist:
-        quantizer = faiss.IndexFlatIP(dim)
-        index = faiss.IndexIVFFlat(quantizer, dim, int(ivf_nlist), faiss.METRIC_INNER_PRODUCT)
-        index.cp.seed = seed
-        index.train(x)
-        index.nprobe = int(ivf_nprobe)
-    else:
-        index = faiss.IndexFlatIP(dim)
-    if use_gpu is None:
-        use_gpu = hasattr(faiss, "get_num_gpus") and faiss.get_num_gpus() > 0
-    if use_gpu:
-        index = faiss.index_cpu_to_all_gpus(index)
-    index.add(x)
+    index = new_index(spec, dim, n_database)
+    if spec.is_ivf:
+        train_index(index, database[training_sample(spec, n_database)], spec)
+    return fill_index(index, row_chunks(database, spec.add_rows), spec, use_gpu=use_gpu)
+
+
+def new_index(spec: IndexSpec, dim: int, n_database: int) -> faiss.Index:
+    """The empty (untrained) CPU index of ``spec`` for ``n_database`` vectors of ``dim``."""
+    index = faiss.index_factory(
+        dim, spec.factory_string(dim, n_database), faiss.METRIC_INNER_PRODUCT
+    )
+    if spec.is_ivf:
+        ivf = faiss.downcast_index(faiss.extract_index_ivf(index))
+        ivf.nprobe = min(spec.nprobe, ivf.nlist)
+        ivf.cp.seed = spec.seed
+        if spec.type == "ivf_pq":
+            ivf.pq.cp.seed = spec.seed
     return index
 
 
+def training_sample(spec: IndexSpec, n_database: int) -> np.ndarray:
+    """Sorted row numbers of the training sample (sorted: a memory map is read in order)."""
+    size = spec.train_rows(n_database)
+    if size >= n_database:
+        return np.arange(n_database)
+    rng = np.random.default_rng(spec.seed)
+    return np.sort(rng.choice(n_database, size=size, replace=False))
+
+
+def train_index(index: faiss.Index, sample: np.ndarray, spec: IndexSpec) -> None:
+    """Train the IVF cells (and PQ codebooks) of ``index`` on ``sample``."""
+    codes = 2**spec.pq_nbits
+    if spec.type == "ivf_pq" and len(sample) < codes:
+        # FAISS's own message ("should be at least as large as number of clusters") does not say
+        # which parameter to change.
+        raise ValueError(
+            f"IVF-PQ with pq_nbits={spec.pq_nbits} needs at least {codes} training vectors, "
+            f"got {len(sample)}: use a smaller pq_nbits or ivf_flat"
+        )
+    index.train(_as_float32(sample, "training sample"))
+
+
+def row_chunks(x: np.ndarray, rows: int) -> Iterator[np.ndarray]:
+    """Consecutive blocks of ``rows`` rows of ``x``."""
+    for start in range(0, x.shape[0], rows):
+        yield x[start : start + rows]
+
+
+def fill_index(
+    index: faiss.Index,
+    chunks: Iterable[np.ndarray],
+    spec: IndexSpec,
+    *,
+    use_gpu: bool | None = None,
+) -> faiss.Index:
+    """Add the database ``chunks`` to a trained ``index`` and place it on the GPUs if wanted.
+
+    An exact index is filled on the CPU and then sharded, because FAISS's sharded flat index
+    takes its vectors in a single ``add``; an IVF index moves to the GPUs first, so the
+    assignment of vectors to cells runs there, chunk by chunk.
+    """
+    gpus = _gpus_wanted(spec, use_gpu)
+    if gpus and spec.is_ivf:
+        index = _to_gpus(index, spec)
+    for chunk in chunks:
+        index.add(_as_float32(chunk, "database"))
+    if gpus and not spec.is_ivf:
+        index = _to_gpus(index, spec)
+    return index
+
+
+def _gpus_wanted(spec: IndexSpec, use_gpu: bool | None) -> bool:
+    wanted = spec.gpu if use_gpu is None else use_gpu
+    available = faiss.get_num_gpus() if hasattr(faiss, "get_num_gpus") else 0
+    if wanted == "auto":
+        return available > 0
+    if wanted and available == 0:
+        raise RuntimeError("a GPU index was asked for, but FAISS sees no GPU (or is a CPU build)")
+    return bool(wanted)
+
+
+def _to_gpus(index: faiss.Index, spec: IndexSpec) -> faiss.Index:
+    options = faiss.GpuMultipleClonerOptions()
+    # Shards rather than replicas: each GPU holds 1/n of the database, so n GPUs hold n times
+    # as much; queries go to every shard and the results are merged.
+    options.shard = True
+    # GPU IVF-PQ keeps its per-query lookup tables (pq_m x 256 entries) in shared memory, which
+    # 64 and more sub-quantizers fit only in float16.
+    options.useFloat16 = spec.type == "ivf_pq"
+    return faiss.index_cpu_to_all_gpus(index, co=options)
+
+
 def search(
-    index: faiss.Index, queries: np.ndarray, k: int, blas_database_rows: int = 4096
+    index: faiss.Index,
+    queries: np.ndarray,
+    k: int,
+    blas_database_rows: int = 4096,
+    query_rows: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(similarities, database indices), each (Q, min(k, ntotal)), most similar first.
 
     Exact CPU search multiplies query blocks with database blocks of ``blas_database_rows`` rows
     (FAISS's default is 1024): larger blocks made the search ~25% faster here, with bit-identical
-    results. The FAISS setting is process-wide, so it is restored afterwards.
+    results. The FAISS setting is process-wide, so it is restored afterwards. ``query_rows``
+    searches that many queries at a time (``queries`` may then be memory-mapped), which bounds
+    the memory of FAISS's per-batch distance blocks.
     """
-    q = _as_float32(queries, "queries")
+    if np.ndim(queries) != 2:
+        raise ValueError(f"queries must be a 2-D (N, D) array, got shape {np.shape(queries)}")
     k = min(int(k), int(index.ntotal))
     if k < 1:
         raise ValueError(f"k must be >= 1, got {k}")
+    n_queries = queries.shape[0]
+    step = n_queries if not query_rows else int(query_rows)
+    if step >= n_queries:
+        with _blas_database_block(blas_database_rows):
+            return index.search(_as_float32(queries, "queries"), k)
+    similarities = np.empty((n_queries, k), np.float32)
+    indices = np.empty((n_queries, k), np.int64)
     with _blas_database_block(blas_database_rows):
-        return index.search(q, k)
+        for start in range(0, n_queries, step):
+            block = _as_float32(queries[start : start + step], "queries")
+            stop = start + len(block)
+            similarities[start:stop], indices[start:stop] = index.search(block, k)
+    return similarities, indices
 
 
 @contextlib.contextmanager
@@ -287,7 +506,7 @@ def tune_knn(
         for tau in taus:
             prediction = class_scores.predict(tau)
             rows.append({"k": k, "tau": tau, **prediction.metrics(query_labels)})
-    grid = pd.DataFrame(rows, columns=["k", "tau", "GAP", "GAP-", "ACC"])
+    grid = pd.DataFrame(rows, columns=["k", "tau", *METRICS])
     # Rows are in (k, tau) ascending order; idxmax returns the first maximum.
     best = grid.loc[grid["GAP"].idxmax()]
     return KNNTuning(k=int(best["k"]), tau=float(best["tau"]), grid=grid)
@@ -296,7 +515,8 @@ def tune_knn(
 class KNNClassifier:
     """kNN classifier over a labelled descriptor database (see the module docstring).
 
-    ``n_classes`` (N of the soft-max) is the number of distinct database labels.
+    ``n_classes`` (N of the soft-max) is the number of distinct database labels. ``index``
+    chooses the search index (:class:`IndexSpec` or its parameter mapping; default exact).
     """
 
     def __init__(
@@ -305,17 +525,23 @@ class KNNClassifier:
         labels: np.ndarray,
         *,
         use_gpu: bool | None = None,
-        ivf_nlist: int | None = None,
-        ivf_nprobe: int = 32,
+        index: IndexSpec | Mapping[str, Any] | None = None,
     ) -> None:
-        labels = np.asarray(labels)
-        if labels.shape != (len(database),):
-            raise ValueError(f"{len(database)} database descriptors but labels {labels.shape}")
-        self.labels = labels
-        self.n_classes = int(np.unique(labels).size)
-        self.index = build_index(
-            database, use_gpu=use_gpu, ivf_nlist=ivf_nlist, ivf_nprobe=ivf_nprobe
-        )
+        # Checked before the (possibly long) index build.
+        _check_labels(labels, len(database))
+        self._attach(build_index(database, index, use_gpu=use_gpu), labels)
+
+    @classmethod
+    def from_index(cls, index: faiss.Index, labels: np.ndarray) -> KNNClassifier:
+        """A classifier over an index built elsewhere (e.g. chunk by chunk from disk)."""
+        classifier = cls.__new__(cls)
+        classifier._attach(index, labels)
+        return classifier
+
+    def _attach(self, index: faiss.Index, labels: np.ndarray) -> None:
+        self.labels = _check_labels(labels, int(index.ntotal))
+        self.n_classes = int(np.unique(self.labels).size)
+        self.index = index
 
     def neighbours(self, queries: np.ndarray, k: int) -> Neighbours:
         similarities, indices = search(self.index, queries, k)
@@ -331,8 +557,34 @@ class KNNClassifier:
         ks: Sequence[int] = DEFAULT_KS,
         taus: Sequence[float] = DEFAULT_TAUS,
     ) -> KNNTuning:
+        """(k, tau) by validation GAP from one search at max(ks) (see :func:`tune_knn`)."""
         neighbours = self.neighbours(queries, max(ks))
         return tune_knn(neighbours, query_labels, self.n_classes, ks, taus)
+
+    def tune_and_predict(
+        self,
+        val: np.ndarray,
+        val_labels: np.ndarray,
+        test: np.ndarray,
+        ks: Sequence[int] = DEFAULT_KS,
+        taus: Sequence[float] = DEFAULT_TAUS,
+    ) -> TunedPrediction:
+        """Tune (k, tau) on the validation queries, then predict the test queries with them.
+
+        The one implementation of the protocol behind Table 4, its appendix studies and
+        ``artrec evaluate-descriptors``. The test queries get their own search at the tuned k
+        rather than the first k of a search at max(ks): the two differ only in the order of
+        exactly tied similarities, and this way a fixed-k evaluation gives the same result.
+        """
+        tuning = self.tune(val, val_labels, ks, taus)
+        return TunedPrediction(tuning, self.predict(test, tuning.k, tuning.tau))
+
+
+def _check_labels(labels: np.ndarray, n_database: int) -> np.ndarray:
+    labels = np.asarray(labels)
+    if labels.shape != (n_database,):
+        raise ValueError(f"{n_database} database descriptors but labels {labels.shape}")
+    return labels
 
 
 def _as_float32(x: np.ndarray, name: str) -> np.ndarray:

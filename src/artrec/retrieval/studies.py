@@ -8,18 +8,27 @@ numbers or DataFrames, so the Kedro nodes only pick inputs and write outputs.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from artrec.retrieval.knn import DEFAULT_KS, DEFAULT_TAUS, KNNClassifier, search, tune_knn
+from artrec.retrieval.knn import (
+    DEFAULT_KS,
+    DEFAULT_TAUS,
+    METRICS,
+    IndexSpec,
+    KNNClassifier,
+    search,
+    tune_knn,
+)
 from artrec.retrieval.metrics import evaluate
 from artrec.retrieval.whitening import PCAWhitening, apply_pca_whitening, learn_pca_whitening
 
-METRICS = ("GAP", "GAP-", "ACC")
 DISTRACTOR = -1
+IndexChoice = IndexSpec | Mapping[str, Any] | None
 
 
 @dataclass(frozen=True)
@@ -86,31 +95,30 @@ def evaluate_knn(
     taus: Sequence[float] = DEFAULT_TAUS,
     tune_without_distractors: bool = False,
     use_gpu: bool | None = None,
+    index: IndexChoice = None,
 ) -> KNNEvaluation:
     """Tune (k, tau) by validation GAP with one search at max(ks), then evaluate on test.
 
     ``tune_without_distractors`` tunes on the Met validation queries only (Table 4, row 6).
+    ``index`` chooses the search index (default exact).
     """
-    classifier = KNNClassifier(splits.train, splits.train_labels, use_gpu=use_gpu)
+    classifier = KNNClassifier(splits.train, splits.train_labels, use_gpu=use_gpu, index=index)
     val, val_labels = splits.val, splits.val_labels
     if tune_without_distractors:
         met = val_labels != DISTRACTOR
         val, val_labels = val[met], val_labels[met]
-    neighbours = classifier.neighbours(val, max(ks))
-    tuning = tune_knn(neighbours, val_labels, classifier.n_classes, ks, taus)
-    best = tuning.grid[(tuning.grid["k"] == tuning.k) & (tuning.grid["tau"] == tuning.tau)]
-    prediction = classifier.predict(splits.test, tuning.k, tuning.tau)
+    result = classifier.tune_and_predict(val, val_labels, splits.test, ks, taus)
     _, nearest = search(classifier.index, splits.test, 1)
     return KNNEvaluation(
-        k=tuning.k,
-        tau=tuning.tau,
-        val_metrics={m: float(best[m].iloc[0]) for m in METRICS},
-        test_metrics=prediction.metrics(splits.test_labels),
-        grid=tuning.grid,
-        test_predictions=prediction.labels,
-        test_confidence=prediction.confidence,
+        k=result.k,
+        tau=result.tau,
+        val_metrics=result.tuning.val_metrics,
+        test_metrics=result.test.metrics(splits.test_labels),
+        grid=result.tuning.grid,
+        test_predictions=result.test.labels,
+        test_confidence=result.test.confidence,
         test_nearest=nearest[:, 0],
-        test_rank_key=tuple(prediction.rank_key),
+        test_rank_key=tuple(result.test.rank_key),
     )
 
 
@@ -179,13 +187,15 @@ def distractor_share_table(
     taus: Sequence[float] = DEFAULT_TAUS,
     seed: int = 0,
     use_gpu: bool | None = None,
+    index: IndexChoice = None,
 ) -> pd.DataFrame:
     """Table B.1: test GAP for every (validation share, test share) of distractors kept.
 
     (k, tau) are tuned on the validation queries with that share of distractors. Columns:
     val_share, test_share, k, tau, GAP, GAP-, ACC (GAP- and ACC do not depend on distractors).
     """
-    classifier = KNNClassifier(splits.train, splits.train_labels, use_gpu=use_gpu)
+    # The validation queries are searched once; each share tunes on a subset of their rows.
+    classifier = KNNClassifier(splits.train, splits.train_labels, use_gpu=use_gpu, index=index)
     val_neighbours = classifier.neighbours(splits.val, max(ks))
     rows = []
     for val_share in shares:
@@ -220,6 +230,7 @@ def dimension_sweep(
     ks: Sequence[int] = DEFAULT_KS,
     taus: Sequence[float] = DEFAULT_TAUS,
     use_gpu: bool | None = None,
+    index: IndexChoice = None,
 ) -> pd.DataFrame:
     """Figure B.1: tuned test metrics after PCAw to each dimension (capped by the data).
 
@@ -228,7 +239,7 @@ def dimension_sweep(
     cap = min(splits.train.shape)
     rows = []
     for dim in sorted({min(int(d), cap) for d in dims}):
-        result = evaluate_knn(splits.whitened(dim), ks=ks, taus=taus, use_gpu=use_gpu)
+        result = evaluate_knn(splits.whitened(dim), ks=ks, taus=taus, use_gpu=use_gpu, index=index)
         rows.append({"dim": dim, "k": result.k, "tau": result.tau, **result.test_metrics})
     return pd.DataFrame(rows)
 
