@@ -434,6 +434,9 @@ def load_official_mame(
             _METADATA_FIX,
         )
 
+    if dataset.empty:
+        raise BadInputError(path, "the metadata lists no images", _METADATA_FIX)
+
     def fail(row: int, column: str, message: str) -> BadInputError:
         value = dataset.at[row, column]
         return BadInputError(

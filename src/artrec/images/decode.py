@@ -10,6 +10,10 @@ Decoding goes through Pillow with three guards:
 - JPEG draft mode: libjpeg decodes at 1/2, 1/4 or 1/8 scale in the DCT domain, so a large JPEG is
   never held at full resolution when only a small output is wanted;
 - truncated files are errors (``ImageFile.LOAD_TRUNCATED_IMAGES`` off), not grey-padded images;
+  so are a JPEG without an end-of-image marker after its last scan (a copy cut short and padded,
+  which libjpeg decodes silently) and a PNG whose chunk checksums fail (Pillow checks only the
+  chunks it needs). JPEG scan data carries no checksum: bytes flipped inside it decode to a
+  damaged-looking image, as in every JPEG reader;
 - a shape check before any pixel is decoded: no empty image, and no aspect ratio beyond
   ``max_aspect_ratio`` (a 20000 x 1 strip resized to a 128 px shorter side would be a 2.5
   gigapixel output).
@@ -129,6 +133,7 @@ def load_rgb(
     with _as_bad_image(path, max_pixels), Image.open(path) as im:
         _check_shape(path, im, max_aspect_ratio)
         im.load()
+        _check_integrity(path, im.format)
         return _apply_orientation(to_rgb(im), _orientation(im))
 
 
@@ -170,6 +175,7 @@ def load_resized(
                 # original extent exactly.
                 box = drafted[1]
         im.load()
+        _check_integrity(path, im.format)
         # Plain RGB needs no conversion; skipping it saves a full-size copy.
         plain_rgb = im.mode == "RGB" and "transparency" not in im.info
         rgb = im if plain_rgb else to_rgb(im)
@@ -207,6 +213,32 @@ def _check_shape(path: str | os.PathLike[str], im: Image.Image, max_aspect_ratio
             f"extreme aspect ratio: {width} x {height} is {ratio:.0f}:1, above "
             f"max_aspect_ratio={max_aspect_ratio:g}:1",
         )
+
+
+# Bytes read from the end of a JPEG to find its end-of-image marker without reading it all.
+_JPEG_TAIL = 1 << 16
+
+
+def _check_integrity(path: str | os.PathLike[str], image_format: str | None) -> None:
+    """Damage the decoder let through: a JPEG cut short and padded, a PNG with a bad checksum."""
+    if image_format in ("JPEG", "MPO"):
+        with open(path, "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            size = handle.tell()
+            handle.seek(max(0, size - _JPEG_TAIL))
+            if b"\xff\xd9" in handle.read():
+                return  # the usual case: the end-of-image marker is near the end
+            handle.seek(0)
+            data = handle.read()
+        # An EXIF thumbnail has its own markers; only an EOI after the last scan (SOS) counts.
+        if data.rfind(b"\xff\xd9") < data.rfind(b"\xff\xda"):
+            raise BadImageError(
+                path,
+                "truncated: no end-of-image marker after the last scan (cut short and padded?)",
+            )
+    elif image_format == "PNG":
+        with Image.open(path) as again:
+            again.verify()  # every chunk's CRC; raises SyntaxError("broken PNG file ...")
 
 
 def _grey_to_8bit(im: Image.Image) -> Image.Image:

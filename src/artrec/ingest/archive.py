@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import IO
 
 from artrec.errors import ArtrecError, BadInputError
-from artrec.utils.atomic import atomic_write
+from artrec.utils.atomic import atomic_write, remove_stale_temporaries
 
 log = logging.getLogger(__name__)
 
@@ -338,6 +338,9 @@ def _extract(
             ) from exc
     if skipped:
         log.info("%s: %d members already extracted in %s were kept", archive, skipped, target)
+    # An earlier run killed mid-file left its temporary file beside the member: tidy up.
+    for folder in {path.parent for path in written}:
+        remove_stale_temporaries(folder)
     return written
 
 

@@ -10,6 +10,7 @@ import contextlib
 import errno
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -20,6 +21,9 @@ from artrec.errors import DiskFullError
 
 # "No space left on device" and "disk quota exceeded": both mean the same thing to a user.
 _NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
+# The names of atomic_write's temporary files: "." + target name + "." + mkstemp's 8 random
+# characters + ".tmp".
+_TEMPORARY = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp$")
 
 
 def _read_umask() -> int:
@@ -100,3 +104,20 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, os.PathLike):
         return os.fspath(value)
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serialisable")
+
+
+def remove_stale_temporaries(folder: str | os.PathLike[str]) -> int:
+    """Delete the temporary files that writes killed mid-way (kill -9) left in ``folder``.
+
+    They are never taken for outputs (they are not under the final name), but a resumed run
+    should not leave them lying in a dataset folder. Call it only when no write into ``folder``
+    is in progress. Returns how many were removed.
+    """
+    removed = 0
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if _TEMPORARY.match(entry.name) and entry.is_file(follow_symlinks=False):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(entry.path)
+                    removed += 1
+    return removed
