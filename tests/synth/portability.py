@@ -128,7 +128,9 @@ def generate_in_subprocess(
 
 def differing_files(first: dict[str, str], second: dict[str, str]) -> list[str]:
     """Paths whose digests differ, or that only one of the two runs wrote."""
-    return sorted(path for path in first.keys() | second.keys() if first.get(path) != second.get(path))
+    return sorted(
+        path for path in first.keys() | second.keys() if first.get(path) != second.get(path)
+    )
 
 
 def compare(large: bool = False) -> int:

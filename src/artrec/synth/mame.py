@@ -36,6 +36,7 @@ import pandas as pd
 from PIL import Image, ImageFilter
 
 from artrec.curation.mame import MAME_LABELS
+from artrec.synth import detmath as dm
 from artrec.synth import textures as tx
 from artrec.synth.mame_sizes import (
     MUSEUM_COUNTS,
@@ -343,7 +344,7 @@ def _vessel_shapes(box, rng: np.random.Generator) -> list[tuple]:
         ]
     )
     t = np.linspace(0.0, 1.0, 48)
-    r = np.interp(t, stops, radii) * half
+    r = dm.interp(t, stops, radii) * half
     ys = y0 + t * (y1 - y0)
     left = list(zip(cx - r, ys, strict=True))
     right = list(zip(cx + r[::-1], ys[::-1], strict=True))
@@ -539,7 +540,7 @@ def _print_tone(w: int, h: int, rng: np.random.Generator, box) -> np.ndarray:
     """Darkness (ink coverage) of a print's composition: landscape tones plus a few figures."""
     _, y = tx.grid(w, h)
     horizon = rng.uniform(0.35, 0.65) * h
-    sky = 1.0 / (1.0 + np.exp(-(y - horizon) / (0.05 * h)))
+    sky = 1.0 / (1.0 + dm.exp(-(y - horizon) / (0.05 * h)))
     tone = 0.12 + 0.45 * sky + 0.55 * (tx.fractal_noise(w, h, 2.5, rng, octaves=3) - 0.5)
     x0, y0, x1, y1 = box
     shapes = []
@@ -607,9 +608,15 @@ def _lettering(w: int, h: int, rng: np.random.Generator, box, colour: tx.RGB, rg
 def _watercolour_wash(w: int, h: int, rng: np.random.Generator, region: np.ndarray) -> np.ndarray:
     """Multiplicative watercolour layer: a few transparent hues in soft patches inside ``region``."""
     hues = [_WATERCOLOURS[i] for i in rng.choice(len(_WATERCOLOURS), 3, replace=False)]
-    weights = np.stack([tx.value_noise(w, h, 2.5, rng) ** 3 for _ in hues], axis=-1)
-    weights /= weights.sum(axis=-1, keepdims=True) + 1e-6
-    colour = np.einsum("hwk,kc->hwc", weights, np.asarray(hues, dtype=np.float32))
+    cubes = []
+    for _ in hues:
+        noise = tx.value_noise(w, h, 2.5, rng)
+        cubes.append(noise * noise * noise)
+    total = cubes[0] + cubes[1] + cubes[2] + 1e-6
+    # The weighted sum of hues term by term in a fixed order (np.einsum would use BLAS kernels).
+    colour = np.zeros((h, w, 3), dtype=np.float32)
+    for cube, hue in zip(cubes, hues, strict=True):
+        colour += (cube / total)[..., None] * np.asarray(hue, dtype=np.float32)
     strength = rng.uniform(0.5, 0.85) * region
     return 1.0 + (colour - 1.0) * strength[..., None]
 
@@ -884,10 +891,11 @@ def _painted_scene(
         ground = tx.jitter_colour(
             _choice(rng, [(0.35, 0.4, 0.2), (0.45, 0.35, 0.2), (0.25, 0.3, 0.2)]), rng, 0.05
         )
-        below = 1.0 / (1.0 + np.exp(-(y - horizon) / (0.02 * h)))
+        below = 1.0 / (1.0 + dm.exp(-(y - horizon) / (0.02 * h)))
         rgb = tx.blend(tx.fill(w, h, sky), ground, below)
-        trees = np.clip((tx.value_noise(w, h, 5.0, rng) - 0.6) * 5.0, 0, 1) * np.exp(
-            -(((y - horizon) / (0.2 * h)) ** 2)
+        distance = (y - horizon) / (0.2 * h)
+        trees = np.clip((tx.value_noise(w, h, 5.0, rng) - 0.6) * 5.0, 0, 1) * dm.exp(
+            -(distance * distance)
         )
         rgb = tx.blend(rgb, tx.jitter_colour((0.15, 0.2, 0.1), rng, 0.04), trees)
     else:
@@ -1011,7 +1019,7 @@ def _textile(w: int, h: int, rng: np.random.Generator, period: float, metal: boo
         motif_mask = tx.hatching(x, y, angle, repeat, rng.uniform(0.25, 0.5), softness_px=2.0)
     elif style == "medallions":
         repeat = short * rng.uniform(0.12, 0.3)
-        cells = np.cos(2 * np.pi * x / repeat) * np.cos(2 * np.pi * y / repeat)
+        cells = dm.cos(2 * np.pi * x / repeat) * dm.cos(2 * np.pi * y / repeat)
         motif_mask = np.clip((cells - rng.uniform(0.2, 0.5)) * 8.0, 0, 1)
     else:
         motif_mask = np.clip((tx.value_noise(w, h, rng.uniform(4.0, 8.0), rng) - 0.55) * 8.0, 0, 1)
@@ -1531,7 +1539,7 @@ def generate_museum_records(
         raise ValueError(f"record fractions must lie in [0, 1], got {fractions}")
     out = Path(out_dir)
     minimum = (
-        round(PAPER_MIN_PRODUCT_SIZE * scale**2) if min_product_size is None else min_product_size
+        round(PAPER_MIN_PRODUCT_SIZE * scale * scale) if min_product_size is None else min_product_size
     )
     n_grey = math.ceil(greyscale_fraction * images_per_class)
     n_small = math.ceil(too_small_fraction * images_per_class)
@@ -1614,7 +1622,7 @@ def write_mame_dataset(
     if any(int(n) != n or n < 0 for n in split_sizes.values()):
         raise ValueError(f"split sizes must be non-negative integers, got {dict(split_sizes)}")
     out = Path(out_dir)
-    minimum = round(PAPER_MIN_PRODUCT_SIZE * scale**2)
+    minimum = round(PAPER_MIN_PRODUCT_SIZE * scale * scale)
     ordered = [c for c in MAME_CLASSES if c in classes]
     rows = []
     for subset in SUBSETS:

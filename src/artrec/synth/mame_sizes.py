@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from artrec.synth import detmath as dm
+
 QUANTILE_LEVELS: tuple[float, ...] = (0.01, 0.05, 0.10, 0.25, 0.50, 0.75, 0.90, 0.95, 0.99)
 
 # The real aspect ratios span 0.1123 .. 15.0019; synthetic ones never leave this range.
@@ -140,10 +142,10 @@ def sample_image_size(medium: str, rng: np.random.Generator, scale: float) -> tu
         raise ValueError(f"scale must be positive, got {scale}")
     levels = np.asarray(QUANTILE_LEVELS)
     u_size, u_aspect = rng.uniform(levels[0], levels[-1], size=2)
-    log_size = np.interp(u_size, levels, np.log(PRODUCT_SIZE_KPX_QUANTILES[medium]))
-    log_aspect = np.interp(u_aspect, levels, np.log(ASPECT_RATIO_QUANTILES[medium]))
-    aspect = float(np.clip(np.exp(log_aspect), *ASPECT_RATIO_RANGE))
-    product = 1000.0 * float(np.exp(log_size))
+    log_size = dm.interp(u_size, levels, dm.log(PRODUCT_SIZE_KPX_QUANTILES[medium]))
+    log_aspect = dm.interp(u_aspect, levels, dm.log(ASPECT_RATIO_QUANTILES[medium]))
+    aspect = float(np.clip(dm.exp(log_aspect), *ASPECT_RATIO_RANGE))
+    product = 1000.0 * float(dm.exp(log_size))
     width = max(1, round(np.sqrt(product * aspect) * scale))
     height = max(1, round(np.sqrt(product / aspect) * scale))
     return width, height

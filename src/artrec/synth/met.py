@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
+from artrec.synth import detmath as dm
 from artrec.utils.atomic import atomic_write_json
 
 Artwork = dict[str, Any]
@@ -236,7 +237,7 @@ def _sample_sculpture(rng: np.random.Generator) -> Artwork:
 
     def limb(x0: float, y0: float, angle: float, length: float, radius: float) -> None:
         # angle 0 hangs straight down, pi points straight up; segments overlap along the limb
-        sx, sy = math.sin(angle), -math.cos(angle)
+        sx, sy = float(dm.sin(angle)), -float(dm.cos(angle))
         for k in range(4):
             f = (k + 0.5) / 4
             rx, ry = radius + abs(sx) * length / 7, radius + abs(sy) * length / 7
@@ -385,8 +386,8 @@ def _hatch(size: tuple[int, int], angle: float, spacing: float) -> Image.Image:
     w, h = size
     mask = Image.new("L", (w, h), 0)
     draw = ImageDraw.Draw(mask)
-    diag = math.hypot(w, h)
-    dx, dy = math.cos(angle), math.sin(angle)
+    diag = float(dm.hypot(w, h))
+    dx, dy = float(dm.cos(angle)), float(dm.sin(angle))
     for offset in np.arange(-diag / 2, diag / 2, max(spacing, 2.0)):
         cx, cy = w / 2 - dy * offset, h / 2 + dx * offset
         draw.line((cx - dx * diag, cy - dy * diag, cx + dx * diag, cy + dy * diag), fill=255)
@@ -468,13 +469,13 @@ def _pattern(kind: str, u: np.ndarray, tt: np.ndarray, freq: int) -> np.ndarray:
     if kind == "solid":
         return np.ones_like(u, bool)
     if kind == "stripes":
-        return np.sin(2 * np.pi * phase) > 0
+        return dm.sin(2 * np.pi * phase) > 0
     if kind == "zigzag":
         return tt < 0.5 + 0.35 * (4 * np.abs(phase % 1 - 0.5) - 1)
     if kind == "dots":
         return ((phase % 1 - 0.5) * 2) ** 2 + ((tt - 0.5) * 2) ** 2 < 0.35
     if kind == "waves":
-        return np.abs(tt - 0.5 - 0.3 * np.sin(2 * np.pi * phase)) < 0.18
+        return np.abs(tt - 0.5 - 0.3 * dm.sin(2 * np.pi * phase)) < 0.18
     return (np.floor(phase) + np.floor(tt * 2)) % 2 == 0  # checker
 
 
@@ -485,9 +486,9 @@ def _vessel_radius(art: Artwork, t: np.ndarray) -> np.ndarray:
     def raw(x: np.ndarray) -> np.ndarray:
         return (
             1.6
-            + 0.5 * a[0] * np.sin(np.pi * x + 3 * a[1])
-            + 0.35 * a[2] * np.sin(2 * np.pi * x + 3 * a[3])
-            + 0.25 * a[4] * np.sin(3 * np.pi * x + 3 * a[5])
+            + 0.5 * a[0] * dm.sin(np.pi * x + 3 * a[1])
+            + 0.35 * a[2] * dm.sin(2 * np.pi * x + 3 * a[3])
+            + 0.25 * a[4] * dm.sin(3 * np.pi * x + 3 * a[5])
         )
 
     peak = raw(np.linspace(0, 1, 101)).max()
@@ -518,24 +519,25 @@ def _draw_vessel(art: Artwork, long_side: int, angle: float) -> Image.Image:
     radius = _vessel_radius(art, t)[:, None] * h
     x = (np.arange(w) - w / 2 + 0.5)[None, :]
     inside = np.abs(x) < radius
-    theta = np.arcsin(np.clip(x / radius, -1, 1))
+    theta = dm.arcsin(np.clip(x / radius, -1, 1))
     u = ((theta + angle) / (2 * np.pi)) % 1.0
     tt = np.broadcast_to(t[:, None], u.shape)
     colour = _surface_colours(art, u, tt, radial=False)
-    shade = 0.45 + 0.55 * np.clip(np.cos(theta + 0.55), 0, 1)
-    highlight = art["gloss"] * np.exp(-(((theta + 0.45) / 0.14) ** 2))
+    shade = 0.45 + 0.55 * np.clip(dm.cos(theta + 0.55), 0, 1)
+    spread = (theta + 0.45) / 0.14
+    highlight = art["gloss"] * dm.exp(-(spread * spread))
     rgb = colour * shade[..., None] + 255 * highlight[..., None]
     alpha = np.where(inside, 255, 0).astype(np.uint8)
     return Image.fromarray(np.dstack([np.clip(rgb, 0, 255).astype(np.uint8), alpha]), "RGBA")
 
 
 def _draw_plate(art: Artwork, long_side: int, angle: float) -> Image.Image:
-    squeeze = 0.5 + 0.5 * abs(math.cos(angle))  # tilted plates look elliptical
+    squeeze = 0.5 + 0.5 * abs(float(dm.cos(angle)))  # tilted plates look elliptical
     w, h = _size(squeeze, long_side)
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     dx, dy = (xx + 0.5) / (w / 2) - 1, (yy + 0.5) / (h / 2) - 1
-    rho = np.hypot(dx, dy)
-    u = (np.arctan2(dy, dx) / (2 * np.pi) + angle / (2 * np.pi)) % 1.0
+    rho = dm.hypot(dx, dy)
+    u = (dm.arctan2(dy, dx) / (2 * np.pi) + angle / (2 * np.pi)) % 1.0
     colour = _surface_colours(art, u, rho, radial=True)
     pal = np.array(art["palette"], np.float32)
     colour[rho < art["center_r"]] = pal[art["center"]]
@@ -547,9 +549,9 @@ def _draw_plate(art: Artwork, long_side: int, angle: float) -> Image.Image:
 
 
 def _draw_sculpture(art: Artwork, long_side: int, angle: float) -> Image.Image:
-    c, s = math.cos(angle), math.sin(angle)
+    c, s = float(dm.cos(angle)), float(dm.sin(angle))
     parts = [
-        (p["x"] * c + p["z"] * s, p["y"], math.hypot(p["rx"] * c, p["rz"] * s), p["ry"])
+        (p["x"] * c + p["z"] * s, p["y"], float(dm.hypot(p["rx"] * c, p["rz"] * s)), p["ry"])
         for p in art["elements"]
     ]
     base_half = art["base_w"] / 2 * (abs(c) + 0.6 * abs(s))
@@ -645,8 +647,12 @@ def _back_of_work(art: Artwork, long_side: int, rng: np.random.Generator) -> Ima
         ghost = (
             draw_artwork(art, long_side).convert("RGB").transpose(Image.Transpose.FLIP_LEFT_RIGHT)
         )
-        paper = Image.new("RGB", (w, h), tuple(art["paper"]))
-        return Image.blend(paper, ghost, 0.15).convert("RGBA")
+        # paper + 0.15 * (ghost - paper) in numpy: Image.blend's float32 arithmetic may be
+        # compiled into a fused multiply-add on arm64, which moves exact ties between bytes.
+        paper = np.broadcast_to(np.asarray(art["paper"], np.float32), (h, w, 3))
+        show_through = np.asarray(ghost, np.float32) - paper
+        blended = paper + np.float32(0.15) * show_through
+        return Image.fromarray(blended.astype(np.uint8), "RGB").convert("RGBA")
     linen = _hsv(rng.uniform(0.07, 0.11), rng.uniform(0.2, 0.4), rng.uniform(0.55, 0.8))
     img = Image.new("RGB", (w, h), linen)
     draw = ImageDraw.Draw(img)
@@ -735,7 +741,7 @@ def _perspective_coeffs(
         rows.append([x, y, 1, 0, 0, 0, -u * x, -u * y])
         rows.append([0, 0, 0, x, y, 1, -v * x, -v * y])
         rhs.extend([u, v])
-    return np.linalg.solve(np.array(rows, float), np.array(rhs, float)).tolist()
+    return dm.solve(rows, rhs).tolist()
 
 
 def _tilt(obj: Image.Image, amount: float) -> Image.Image:
@@ -783,9 +789,9 @@ def _camera(
     a = ((a - 0.5) * contrast + 0.5) * brightness * gains
     yy, xx = np.mgrid[0:out_h, 0:out_w].astype(np.float32)
     cx, cy = rng.uniform(0, out_w), rng.uniform(0, out_h)
-    falloff = np.hypot(xx - cx, yy - cy) / math.hypot(out_w, out_h)
-    a *= (1 - rng.uniform(0, 0.8) * strength * falloff**2)[..., None]  # spotlight
-    a = np.clip(a, 0, 1) ** rng.uniform(0.85, 1.2)
+    falloff = dm.hypot(xx - cx, yy - cy) / float(dm.hypot(out_w, out_h))
+    a *= (1 - rng.uniform(0, 0.8) * strength * falloff * falloff)[..., None]  # spotlight
+    a = dm.power(np.clip(a, 0, 1), rng.uniform(0.85, 1.2))
     a += rng.normal(0, rng.uniform(0.004, 0.03) * strength, a.shape).astype(np.float32)
     return Image.fromarray((np.clip(a, 0, 1) * 255).astype(np.uint8))
 
@@ -1032,14 +1038,14 @@ def other_art_photo(art: Artwork, rng: np.random.Generator, max_side: int) -> Im
 
 def _views_per_exhibit(rng: np.random.Generator, n: int, single_share: float) -> np.ndarray:
     """Long-tailed 1..10 views per exhibit: P(1) = single_share, P(k) ~ k^-1.6 for k >= 2."""
-    tail = np.arange(2, MAX_IMAGES_PER_CLASS + 1, dtype=float) ** -1.6
+    tail = dm.power(np.arange(2, MAX_IMAGES_PER_CLASS + 1, dtype=float), -1.6)
     probs = np.concatenate([[single_share], (1 - single_share) * tail / tail.sum()])
     return rng.choice(np.arange(1, MAX_IMAGES_PER_CLASS + 1), size=n, p=probs)
 
 
 def _queries_per_class(rng: np.random.Generator, n_queries: int) -> list[int]:
     """Met queries per query class, summing to ``n_queries`` (most classes get one)."""
-    tail = np.arange(2, MAX_IMAGES_PER_CLASS + 1, dtype=float) ** -_QUERY_TAIL_EXPONENT
+    tail = dm.power(np.arange(2, MAX_IMAGES_PER_CLASS + 1, dtype=float), -_QUERY_TAIL_EXPONENT)
     sizes: list[int] = []
     remaining = n_queries
     while remaining > 0:

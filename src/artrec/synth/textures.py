@@ -17,6 +17,8 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
+from artrec.synth import detmath as dm
+
 FloatArray = np.ndarray
 RGB = tuple[float, float, float]
 
@@ -83,7 +85,7 @@ def uniformize(field: FloatArray) -> FloatArray:
     mean ink of grain textures equal to the requested tone.
     """
     z = (field - field.mean()) / (field.std() + 1e-6)
-    return 1.0 / (1.0 + np.exp(-_LOGISTIC_PROBIT * z))
+    return 1.0 / (1.0 + dm.exp(-_LOGISTIC_PROBIT * z))
 
 
 def smooth(array: FloatArray, radius: float) -> FloatArray:
@@ -115,10 +117,15 @@ def line_ink(phase: FloatArray, coverage: FloatArray | float, softness: float) -
     softness = min(softness, 1.0)
     ink = np.clip((coverage - triangle_wave(phase)) / softness + 0.5, 0.0, 1.0)
     half = 0.5 * softness
+    # Squares as products: ``scalar ** 2`` would call libm's pow.
     light = np.minimum(coverage, half)
-    ink = ink * np.where(coverage < half, light * 2 * softness / (light + half) ** 2, 1.0)
+    ink = ink * np.where(
+        coverage < half, light * 2 * softness / ((light + half) * (light + half)), 1.0
+    )
     dark = np.minimum(1.0 - coverage, half)
-    white = np.where(coverage > 1 - half, dark * 2 * softness / (dark + half) ** 2, 1.0)
+    white = np.where(
+        coverage > 1 - half, dark * 2 * softness / ((dark + half) * (dark + half)), 1.0
+    )
     return (1.0 - (1.0 - ink) * white).astype(np.float32)
 
 
@@ -138,14 +145,14 @@ def hatching(
     ``angle`` 0 draws vertical lines, pi/2 horizontal ones. ``offset`` (px, per pixel) bends
     the lines; ``swell`` scales the local line width.
     """
-    across = x * np.float32(np.cos(angle)) + y * np.float32(np.sin(angle))
+    across = x * np.float32(dm.cos(angle)) + y * np.float32(dm.sin(angle))
     phase = (across + offset) / np.float32(period)
     return line_ink(phase, coverage * swell, softness_px / period)
 
 
 def along(x: FloatArray, y: FloatArray, angle: float) -> FloatArray:
     """Coordinate along lines drawn by ``hatching`` at ``angle`` (perpendicular to ``across``)."""
-    return -x * np.float32(np.sin(angle)) + y * np.float32(np.cos(angle))
+    return -x * np.float32(dm.sin(angle)) + y * np.float32(dm.cos(angle))
 
 
 def split_coverage(coverage: FloatArray, first_max: float) -> tuple[FloatArray, FloatArray]:
@@ -169,12 +176,12 @@ def along_line_swell(
     amount: float,
 ) -> FloatArray:
     """Width factor that swells and tapers along each line (the burin), staggered per line."""
-    across = x * np.float32(np.cos(angle)) + y * np.float32(np.sin(angle))
+    across = x * np.float32(dm.cos(angle)) + y * np.float32(dm.sin(angle))
     line_index = np.floor(across / np.float32(period) + 0.5).astype(np.int64)
     table = rng.random(997, dtype=np.float32)
     phase_offset = table[line_index % table.size]
     position = along(x, y, angle) / np.float32(wavelength)
-    return 1.0 + amount * np.sin(np.float32(2 * np.pi) * (position + phase_offset))
+    return 1.0 + amount * dm.sin(np.float32(2 * np.pi) * (position + phase_offset))
 
 
 def wavy_offset(
@@ -197,7 +204,7 @@ def wavy_offset(
     offset = np.zeros((height, width), dtype=np.float32)
     for ratio, weight in ((1.0, 0.6), (0.61, 0.3), (0.37, 0.1)):
         phase = np.float32(rng.uniform(0, 2 * np.pi))
-        offset += np.float32(weight) * np.sin(
+        offset += np.float32(weight) * dm.sin(
             position / np.float32(wavelength * ratio) + phase + drift
         )
     return np.float32(amplitude) * offset
@@ -243,8 +250,8 @@ def weave(
     v = (y + jitter_y) * np.float32(2.0 / period)
     col, row = np.floor(u), np.floor(v)
     warp_on_top = (col + row) % 2 == 0
-    warp_bump = np.sin(np.float32(np.pi) * (u - col))
-    weft_bump = np.sin(np.float32(np.pi) * (v - row))
+    warp_bump = dm.sin(np.float32(np.pi) * (u - col))
+    weft_bump = dm.sin(np.float32(np.pi) * (v - row))
     relief = np.where(warp_on_top, warp_bump, weft_bump)
     # Remove the mean (2/pi for a continuous thread profile) so only the texture is added.
     return (relief - relief.mean()) / np.float32(0.5)
@@ -259,7 +266,7 @@ def wood_grain(
     line_width: float = 0.3,
 ) -> FloatArray:
     """Zero-mean grain: thin dark lines ``period`` px apart along ``angle``, bent by ``warp`` (px)."""
-    across = x * np.float32(np.cos(angle)) + y * np.float32(np.sin(angle))
+    across = x * np.float32(dm.cos(angle)) + y * np.float32(dm.sin(angle))
     lines = line_ink((across + warp) / np.float32(period), line_width, 1.0 / period)
     return lines - np.float32(line_width)
 
@@ -267,7 +274,7 @@ def wood_grain(
 def contour_lines(field: FloatArray, level: float, width_px: float) -> FloatArray:
     """Thin lines (in [0, 1]) where ``field`` crosses ``level``: cracks, veins, outlines."""
     grad_y, grad_x = np.gradient(field)
-    slope = np.sqrt(grad_x**2 + grad_y**2) + 1e-6
+    slope = np.sqrt(grad_x * grad_x + grad_y * grad_y) + 1e-6
     distance = np.abs(field - level) / slope
     return np.clip(1.0 - distance / np.float32(width_px), 0.0, 1.0)
 
@@ -336,11 +343,11 @@ def shade(
     grad_y, grad_x = np.gradient(height_map)
     nx, ny = -grad_x * np.float32(relief), -grad_y * np.float32(relief)
     norm = 1.0 / np.sqrt(nx * nx + ny * ny + 1.0)
-    lx, ly, lz = (np.float32(c) for c in np.asarray(light) / np.linalg.norm(light))
+    lx, ly, lz = (np.float32(c) for c in np.asarray(light) / dm.norm(light))
     diffuse = np.clip((nx * lx + ny * ly + lz) * norm, 0.0, 1.0)
     half = np.asarray([lx, ly, lz + 1.0])
-    hx, hy, hz = (np.float32(c) for c in half / np.linalg.norm(half))
-    specular = np.clip((nx * hx + ny * hy + hz) * norm, 0.0, 1.0) ** np.float32(shininess)
+    hx, hy, hz = (np.float32(c) for c in half / dm.norm(half))
+    specular = dm.power(np.clip((nx * hx + ny * hy + hz) * norm, 0.0, 1.0), np.float32(shininess))
     return diffuse, specular
 
 
