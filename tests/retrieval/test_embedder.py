@@ -1,4 +1,3 @@
-import pytest
 import torch
 import torch.nn.functional as F
 from PIL import Image
@@ -11,7 +10,6 @@ from artrec.retrieval.embedder import (
     Embedder,
     ResizeLongerSide,
     inference_transform,
-    torchvision_trunk,
 )
 from artrec.retrieval.whitening import learn_pca_whitening
 
@@ -75,44 +73,3 @@ def test_inference_transform_normalises_with_given_statistics():
     assert type(tensor) is torch.Tensor
     assert tensor.shape == (3, 6, 10)
     torch.testing.assert_close(tensor[:, 0, 0], torch.tensor([1.0, -1.0, 1.0]))
-
-
-def test_torchvision_trunk_loads_a_local_checkpoint(tmp_path):
-    from torchvision.models import resnet18
-
-    torch.manual_seed(1)
-    source = resnet18(weights=None)
-    path = tmp_path / "r18.pth"
-    wrapped = {"state_dict": {f"module.{k}": v for k, v in source.state_dict().items()}}
-    torch.save(wrapped, path)
-    trunk, dim = torchvision_trunk("resnet18", checkpoint=path)
-    assert dim == 512
-    torch.testing.assert_close(trunk[0].weight, source.conv1.weight)
-    with torch.no_grad():
-        assert trunk.eval()(torch.rand(1, 3, 64, 48)).shape == (1, 512, 2, 2)
-
-
-def test_torchvision_trunk_rejects_a_foreign_checkpoint(tmp_path):
-    path = tmp_path / "bad.pth"
-    torch.save({"conv.weight": torch.zeros(1)}, path)
-    with pytest.raises(ValueError, match="not a resnet18 state dict"):
-        torchvision_trunk("resnet18", checkpoint=path)
-    with pytest.raises(ValueError, match="unsupported"):
-        torchvision_trunk("vgg11")
-
-
-def test_timm_trunk_loads_a_local_checkpoint(tmp_path):
-    timm = pytest.importorskip("timm")
-    from artrec.retrieval.embedder import timm_trunk
-
-    source = timm.create_model("resnet10t", pretrained=False)
-    path = tmp_path / "r10t.pth"
-    torch.save(source.state_dict(), path)
-    trunk, dim = timm_trunk("resnet10t", checkpoint=path)
-    assert dim == source.num_features
-    torch.testing.assert_close(
-        trunk.state_dict()["conv1.0.weight"], source.state_dict()["conv1.0.weight"]
-    )
-    embedder = Embedder(trunk, dim).eval()
-    with torch.no_grad():
-        assert embedder(torch.rand(1, 3, 64, 64)).shape == (1, dim)

@@ -25,8 +25,6 @@ _EXPORTS = {
         "SINGLE_SCALE",
         "Embedder",
         "inference_transform",
-        "timm_trunk",
-        "torchvision_trunk",
     ],
     "artrec.retrieval.extract": ["ImageListDataset", "extract_descriptors"],
     "artrec.retrieval.gem": ["GeM", "gem"],

@@ -7,14 +7,12 @@ R = {1, 2^-0.5, 2^-1} (multi-scale) or {1} (single-scale).
 The embedder takes already-normalised tensors; :func:`inference_transform` builds the PIL -> tensor
 step (longer side capped at 500 px, per-channel normalisation). The normalisation must match the
 trunk's training: ImageNet statistics for ImageNet weights, 0.5 / 0.5 for the project's
-MAMe-trained backbone.
+MAMe-trained backbone. Trunks come from :func:`artrec.models.factory.build_backbone_trunk`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -149,82 +147,6 @@ def inference_transform(
     )
 
 
-def torchvision_trunk(
-    name: str, weights: str | None = None, checkpoint: str | Path | None = None
-) -> tuple[nn.Module, int]:
-    """Convolutional part of a torchvision ResNet ('resnet18' or 'resnet50') and its width.
-
-    ``checkpoint``: a local state dict of the whole classification network (torchvision's own
-    ``.pth`` files, optionally wrapped in {"state_dict": ...} and/or prefixed "module."); it takes
-    precedence over ``weights`` (a torchvision weights name such as "IMAGENET1K_V1", which is
-    fetched into the torch hub cache when not there). Neither: random initialisation.
-    """
-    dims = {"resnet18": 512, "resnet50": 2048}
-    if name not in dims:
-        raise ValueError(f"unsupported torchvision trunk {name!r}; choose from {sorted(dims)}")
-    from torchvision import models
-
-    use_weights = None if checkpoint is not None else weights
-    network = models.get_model(name, weights=use_weights)
-    if checkpoint is not None:
-        state = _read_state_dict(checkpoint)
-        state = {k: v for k, v in state.items() if not k.startswith("fc.")}
-        missing, unexpected = network.load_state_dict(state, strict=False)
-        missing = [k for k in missing if not k.startswith("fc.")]
-        if missing or unexpected:
-            raise ValueError(
-                f"{checkpoint}: not a {name} state dict (missing {missing[:5]}, "
-                f"unexpected {unexpected[:5]})"
-            )
-    # Drop the global average pool and the classifier; the trunk ends with a ReLU, so its
-    # activations are non-negative as GeM expects.
-    trunk = nn.Sequential(*list(network.children())[:-2])
-    return trunk, dims[name]
-
-
-def timm_trunk(
-    name: str, checkpoint: str | Path | None = None, pretrained: bool = False
-) -> tuple[nn.Module, int]:
-    """A timm model without pooling and classifier (returns feature maps), and its width.
-
-    ``checkpoint``: a local state dict for the model (classifier weights are ignored).
-    ``pretrained=True`` without a checkpoint lets timm fetch its default weights.
-    """
-    import timm
-
-    model = timm.create_model(
-        name, pretrained=pretrained and checkpoint is None, num_classes=0, global_pool=""
-    )
-    if checkpoint is not None:
-        state = _read_state_dict(checkpoint)
-        classifier = model.default_cfg.get("classifier", "fc")
-        state = {k: v for k, v in state.items() if not k.startswith(f"{classifier}.")}
-        missing, unexpected = model.load_state_dict(state, strict=False)
-        if missing or unexpected:
-            raise ValueError(
-                f"{checkpoint}: not a {name} state dict (missing {missing[:5]}, "
-                f"unexpected {unexpected[:5]})"
-            )
-    return model, int(model.num_features)
-
-
-def _read_state_dict(path: str | Path) -> Mapping[str, Any]:
-    state = torch.load(Path(path), map_location="cpu", weights_only=True)
-    if isinstance(state, Mapping) and "state_dict" in state:
-        state = state["state_dict"]
-    if not isinstance(state, Mapping):
-        raise ValueError(f"{path}: expected a state dict, got {type(state).__name__}")
-    prefix = "module."
-    if state and all(k.startswith(prefix) for k in state):
-        state = {k[len(prefix) :]: v for k, v in state.items()}
-    return state
-
-
-def scales_for(multiscale: bool) -> tuple[float, ...]:
-    """R = {1, 2^-0.5, 2^-1} for multi-scale, {1} for single-scale."""
-    return MULTI_SCALE if multiscale else SINGLE_SCALE
-
-
 __all__ = [
     "IMAGENET_MEAN",
     "IMAGENET_STD",
@@ -235,7 +157,4 @@ __all__ = [
     "Embedder",
     "ResizeLongerSide",
     "inference_transform",
-    "scales_for",
-    "timm_trunk",
-    "torchvision_trunk",
 ]
