@@ -6,7 +6,6 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-import pandas as pd
 import yaml
 
 
@@ -17,11 +16,6 @@ def paper_results() -> dict[str, Any]:
     return yaml.safe_load(text)
 
 
-def data_label(source: str) -> str:
-    """How a result's data is named in tables: synthetic results are always marked as such."""
-    return "SYNTHETIC (embedded)" if source == "synthetic" else f"official ({source})"
-
-
 def synthetic_banner(dataset: str, source: str) -> str:
     if source == "synthetic":
         return (
@@ -30,8 +24,3 @@ def synthetic_banner(dataset: str, source: str) -> str:
             "with the paper's numbers printed beside them."
         )
     return f"Data: the official {dataset} data (source: {source})."
-
-
-def side_by_side(ours: pd.DataFrame, paper: pd.DataFrame, on: list[str]) -> pd.DataFrame:
-    """Join our table with the paper's on the key columns, suffixing value columns."""
-    return paper.merge(ours, on=on, how="outer", suffixes=(" (paper)", " (ours)"))
