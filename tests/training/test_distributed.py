@@ -1,6 +1,6 @@
 """Data-parallel training on 2 CPU processes (gloo): it completes, every process ends with the same
 weights, rank 0 alone logs and checkpoints, validation covers the whole set, and a run stopped after
-epoch 1 and resumed (in new processes) equals the uninterrupted run."""
+epoch 1 and resumed equals the uninterrupted run."""
 
 import math
 
@@ -122,7 +122,10 @@ def test_two_process_training_completes_and_resumes_to_the_uninterrupted_run(
     torch.set_num_threads(1)
     folder, manifest = texture_folder
     configs = [("lrfs", False), ("hrvs", True)]
-    first = distributed.launch(
+    # One launch (each costs seconds of process start-up here): per input, an uninterrupted run,
+    # a run stopped after epoch 1, and its resumption from a new model with another
+    # initialisation and new loaders, as a rerun of the stage builds them.
+    runs = distributed.launch(
         _train_on_every_rank,
         2,
         folder,
@@ -133,23 +136,13 @@ def test_two_process_training_completes_and_resumes_to_the_uninterrupted_run(
             for run in (
                 (version, bucketing, tmp_path / f"{version}_full", 0, None),
                 (version, bucketing, tmp_path / f"{version}_stopped", 0, 1),
+                (version, bucketing, tmp_path / f"{version}_stopped", 99, None),
             )
-        ],
-    )
-    # New processes resume; another initialisation proves the weights come from the checkpoint.
-    resumed = distributed.launch(
-        _train_on_every_rank,
-        2,
-        folder,
-        manifest,
-        [
-            (version, bucketing, tmp_path / f"{version}_stopped", 99, None)
-            for version, bucketing in configs
         ],
     )
 
     for i, (version, bucketing) in enumerate(configs):
-        full, stopped, again = first[2 * i], first[2 * i + 1], resumed[i]
+        full, stopped, again = runs[3 * i : 3 * i + 3]
         assert all(run["world"] == 2 and run["same"] for run in (full, stopped, again))
         # rank 0 logs, rank 1 does not
         assert full["logged"] == [[1, 2, 3], []]
@@ -178,3 +171,17 @@ def test_two_process_training_completes_and_resumes_to_the_uninterrupted_run(
         assert len(y_true) == 9
         assert history.val_acc.iloc[-1] == np.mean(y_true == y_pred)
         assert history.val_loss.iloc[-1] == pytest.approx(loss, rel=1e-6)
+
+    # A 2-process checkpoint is not resumed by one process (other batches, other batch size).
+    train_loader, val_loader = _loaders(folder, manifest, "lrfs", False)
+    with pytest.raises(ValueError, match="world_size"):
+        train_classifier(
+            TinyNet(),
+            train_loader,
+            val_loader,
+            epochs=EPOCHS,
+            lr=1e-2,
+            checkpoint_dir=tmp_path / "lrfs_stopped",
+            seed=11,
+            progress=False,
+        )

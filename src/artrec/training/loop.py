@@ -50,8 +50,9 @@ from artrec.training.checkpoint import (
 from artrec.training.sampler import ShardSampler
 
 OPTIMIZERS = ("amsgrad", "adam", "sgd")
-# Settings that must not change between an interrupted run and its resumption.
-RESUME_KEYS = ("optimizer", "lr", "weight_decay", "seed")
+# Settings that must not change between an interrupted run and its resumption (the number of
+# processes too: it changes the batches and the effective batch size).
+RESUME_KEYS = ("optimizer", "lr", "weight_decay", "seed", "world_size")
 
 LogFn = Callable[[int, dict[str, float]], None]
 
@@ -245,7 +246,13 @@ def train_classifier(
         torch.backends.cudnn.deterministic = True
     model.to(device)
     opt = build_optimizer(optimizer, model.parameters(), lr, weight_decay)
-    config = {"optimizer": optimizer, "lr": lr, "weight_decay": weight_decay, "seed": seed}
+    config = {
+        "optimizer": optimizer,
+        "lr": lr,
+        "weight_decay": weight_decay,
+        "seed": seed,
+        "world_size": distributed.world_size(),
+    }
     checkpoint_path = Path(checkpoint_dir) / CHECKPOINT_NAME if checkpoint_dir is not None else None
 
     rows: list[dict[str, float]] = []
@@ -253,7 +260,9 @@ def train_classifier(
     start_epoch = 1
     state = load_checkpoint(checkpoint_path) if checkpoint_path is not None else None
     if state is not None:
-        changed = {k: (state["config"].get(k), config[k]) for k in RESUME_KEYS}
+        # Checkpoints from before distributed training have no world_size: one process wrote them.
+        saved = {"world_size": 1, **state["config"]}
+        changed = {k: (saved.get(k), config[k]) for k in RESUME_KEYS}
         changed = {k: v for k, v in changed.items() if v[0] != v[1]}
         if changed:
             raise ValueError(
