@@ -8,6 +8,9 @@ The backbone is chosen by ``embed.met.backbone``:
 - ``imagenet`` (or any other name): ``arch`` (resnet18, resnet50, vgg11 or a timm model name)
   built with ``init`` (None = random, a torchvision weights name, or a local weights file), with
   ImageNet normalisation: the paper's R18IN is ``arch: resnet18, init: IMAGENET1K_V1``.
+
+``embed.met.nproc_per_node`` > 1 describes the images on that many local processes (one GPU each
+on a GPU machine); the descriptors are the same, in the same order, as with one process.
 """
 
 from __future__ import annotations
@@ -52,33 +55,20 @@ def build_met_embedder(params: dict[str, Any], mame_model: dict[str, Any] | None
     return Embedder(trunk, dim, gem_p=gem_p, mean=IMAGENET_MEAN, std=IMAGENET_STD), description
 
 
-def embed_met(
-    met_raw: Path, mame_model: dict[str, Any], params: dict[str, Any]
-) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, Any]]:
-    """Single-scale and multi-scale descriptors of train/val/test, and the run's facts."""
-    import torch
-
-    from artrec.datasets.met import load_met_ground_truth
-    from artrec.retrieval.embedder import MULTI_SCALE, SINGLE_SCALE, inference_transform
+def extract_splits(
+    embedder, splits: dict[str, list], images_dir: Path, transform, params: dict[str, Any]
+) -> dict[str, dict[str, np.ndarray]]:
+    """Single- and multi-scale descriptors of every split; runs in each extraction process
+    (module level, so that ``launch`` can start it)."""
+    from artrec.retrieval.embedder import MULTI_SCALE, SINGLE_SCALE
     from artrec.retrieval.extract import ImageListDataset, extract_descriptors
     from artrec.utils.device import resolve_device
 
-    torch.manual_seed(0)  # a randomly initialised backbone is then the same in every run
-    truth = load_met_ground_truth(Path(met_raw))
-    embedder, backbone = build_met_embedder(params, mame_model)
-    transform = inference_transform(int(params["max_side"]), embedder.mean, embedder.std)
     device = resolve_device(params.get("device", "auto"))
     cache = Path(params["cache_dir"])
-    splits = {
-        "train": truth.train_paths,
-        "val": truth.val_paths,
-        "test": truth.test_paths,
-    }
     out: dict[str, dict[str, np.ndarray]] = {"ss": {}, "ms": {}}
-    started = time.perf_counter()
-    n_images = 0
     for split, paths in splits.items():
-        dataset = ImageListDataset(paths, transform, root=truth.images_dir)
+        dataset = ImageListDataset(paths, transform, root=images_dir)
         for name, scales in (("ss", SINGLE_SCALE), ("ms", MULTI_SCALE)):
             extracted = extract_descriptors(
                 embedder,
@@ -92,8 +82,35 @@ def embed_met(
                 desc=f"{split} {SCALE_SETS[name]}",
             )
             out[name][f"{split}_descriptors"] = extracted.descriptors
-        n_images += len(paths)
+    return out
+
+
+def embed_met(
+    met_raw: Path, mame_model: dict[str, Any], params: dict[str, Any]
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, Any]]:
+    """Single-scale and multi-scale descriptors of train/val/test, and the run's facts."""
+    import torch
+
+    from artrec.datasets.met import load_met_ground_truth
+    from artrec.distributed import launch
+    from artrec.retrieval.embedder import inference_transform
+    from artrec.utils.device import resolve_device
+
+    torch.manual_seed(0)  # a randomly initialised backbone is then the same in every run
+    truth = load_met_ground_truth(Path(met_raw))
+    embedder, backbone = build_met_embedder(params, mame_model)
+    transform = inference_transform(int(params["max_side"]), embedder.mean, embedder.std)
+    device = resolve_device(params.get("device", "auto"))
+    splits = {
+        "train": truth.train_paths,
+        "val": truth.val_paths,
+        "test": truth.test_paths,
+    }
+    nproc = int(params.get("nproc_per_node", 1))
+    started = time.perf_counter()
+    out = launch(extract_splits, nproc, embedder, splits, truth.images_dir, transform, params)
     seconds = time.perf_counter() - started
+    n_images = sum(len(paths) for paths in splits.values())
     facts = {
         "backbone": backbone,
         "dimension": int(embedder.output_dim),
@@ -101,5 +118,6 @@ def embed_met(
         "seconds": seconds,
         "images_per_s": n_images / seconds if seconds > 0 else 0.0,
         "device": str(device),
+        "processes": nproc,
     }
     return out["ss"], out["ms"], facts

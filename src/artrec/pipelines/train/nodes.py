@@ -3,21 +3,29 @@
 The training loop writes a checkpoint every epoch into a folder named after the variant and a
 fingerprint of everything that determines the run (parameters, curated data), so an interrupted
 stage resumes where it stopped and a changed configuration never resumes a stale run.
+
+``train.mame.nproc_per_node`` > 1 trains on that many local processes (DDP; one GPU each on a GPU
+machine); the node itself, MLflow and DVC stay one process and get rank 0's result.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import mlflow
 import numpy as np
 import pandas as pd
 import torch
 from matplotlib.figure import Figure
+from mlflow.entities import Metric
 from torch.utils.data import DataLoader
 
+from artrec.distributed import launch
 from artrec.evaluation.classification import (
     confusion_matrix,
     mean_per_class_accuracy,
@@ -25,9 +33,9 @@ from artrec.evaluation.classification import (
     plot_confusion_matrix,
 )
 from artrec.models.factory import build_classifier
-from artrec.tracking import log_metrics
+from artrec.tracking import flatten_numeric
 from artrec.training.data import ImageManifestDataset, build_dataloader
-from artrec.training.loop import evaluate_classifier, train_classifier
+from artrec.training.loop import TrainResult, evaluate_classifier, train_classifier
 from artrec.training.transforms import build_transforms
 from artrec.utils.device import resolve_device
 
@@ -69,6 +77,7 @@ def variant_settings(
         "eval_batch_size": int(params["inputs"][inputs].get("eval_batch_size", 1)),
         "num_workers": int(params.get("num_workers", 0)),
         "device": params.get("device", "auto"),
+        "nproc_per_node": int(params.get("nproc_per_node", 1)),
     }
 
 
@@ -77,6 +86,68 @@ def _loader(frame: pd.DataFrame, images_dir: Path, version: str, train: bool, ba
     dataset = ImageManifestDataset(frame, build_transforms(version, train=train), root=images_dir)
     return build_dataloader(dataset, batch_size=batch_size, train=train, seed=seed,
                             bucketing=bucketing, num_workers=num_workers)
+
+
+@dataclass(frozen=True)
+class EpochLogger:
+    """Logs a training epoch's metrics into the stage's MLflow run, found by its id.
+
+    Unlike the active-run state of ``mlflow``, it is picklable, so rank 0 of launched training
+    processes logs into the run that the Kedro process holds (without ending it).
+    """
+
+    prefix: str
+    run_id: str | None
+    tracking_uri: str | None
+
+    @classmethod
+    def for_active_run(cls, prefix: str) -> EpochLogger:
+        run = mlflow.active_run()
+        if run is None:
+            return cls(prefix, None, None)
+        return cls(prefix, run.info.run_id, mlflow.get_tracking_uri())
+
+    def __call__(self, epoch: int, row: dict[str, float]) -> None:
+        if self.run_id is None:
+            return
+        now = int(time.time() * 1000)
+        metrics = [
+            Metric(key, value, now, epoch)
+            for key, value in flatten_numeric(row, prefix=self.prefix).items()
+        ]
+        mlflow.MlflowClient(self.tracking_uri).log_batch(self.run_id, metrics=metrics)
+
+
+def fit_variant(
+    images_dir: Path,
+    train_frame: pd.DataFrame,
+    val_frame: pd.DataFrame,
+    settings: dict[str, Any],
+    seed: int,
+    num_classes: int,
+    checkpoint_dir: Path,
+    stop_after_epoch: int | None,
+    log_fn: EpochLogger,
+) -> TrainResult:
+    """Build the loaders and the model and train; runs in each training process (module level,
+    so that ``launch`` can start it), where the loaders take that process's share."""
+    version = settings["input_version"]
+    train_loader = _loader(train_frame, images_dir, version, True, settings["batch_size"],
+                           settings["bucketing"], seed, settings["num_workers"])
+    val_loader = _loader(val_frame, images_dir, version, False, settings["eval_batch_size"],
+                         False, seed, settings["num_workers"])
+    torch.manual_seed(seed)  # the initial weights are part of the run's identity
+    model = build_classifier(settings["arch"], num_classes, width_mult=settings["width_mult"],
+                             init=settings["init"], batch_norm=False)
+    return train_classifier(
+        model, train_loader, val_loader,
+        epochs=settings["epochs"], lr=settings["lr"], optimizer="amsgrad",
+        device=resolve_device(settings["device"]),
+        checkpoint_dir=checkpoint_dir,
+        seed=seed,
+        log_fn=log_fn,
+        stop_after_epoch=stop_after_epoch,
+    )
 
 
 def train_mame_model(
@@ -92,26 +163,21 @@ def train_mame_model(
     settings = variant_settings(params, arch, version, inputs)
     manifest = labelled_manifest(images_dir, dataset, labels)
     split = {name: manifest[manifest["Subset"] == name] for name in SPLITS}
-    train_loader = _loader(split["train"], images_dir, version, True, settings["batch_size"],
-                           settings["bucketing"], seed, settings["num_workers"])
-    val_loader = _loader(split["val"], images_dir, version, False, settings["eval_batch_size"],
-                         False, seed, settings["num_workers"])
-    torch.manual_seed(seed)  # the initial weights are part of the run's identity
-    model = build_classifier(arch, len(labels), width_mult=settings["width_mult"],
-                             init=settings["init"], batch_norm=False)
     name = f"{arch}_{settings['inputs']}"
+    # The number of processes changes the run (batch_size is per process), but one process
+    # keeps the fingerprint it had before distributed training existed.
+    identity = dict(settings)
+    if identity["nproc_per_node"] == 1:
+        del identity["nproc_per_node"]
     fingerprint = hashlib.sha256(
-        json.dumps([settings, seed, manifest[["image_file", "label", "Subset"]].values.tolist()],
+        json.dumps([identity, seed, manifest[["image_file", "label", "Subset"]].values.tolist()],
                    default=str).encode()
     ).hexdigest()[:12]
-    result = train_classifier(
-        model, train_loader, val_loader,
-        epochs=settings["epochs"], lr=settings["lr"], optimizer="amsgrad",
-        device=resolve_device(settings["device"]),
-        checkpoint_dir=Path(params["checkpoint_dir"]) / f"{name}-{fingerprint}",
-        seed=seed,
-        log_fn=lambda epoch, row: log_metrics(row, prefix=name, step=epoch),
-        stop_after_epoch=params.get("stop_after_epoch"),
+    result = launch(
+        fit_variant, settings["nproc_per_node"],
+        images_dir, split["train"], split["val"], settings, seed, len(labels),
+        Path(params["checkpoint_dir"]) / f"{name}-{fingerprint}",
+        params.get("stop_after_epoch"), EpochLogger.for_active_run(name),
     )
     last_epoch = int(result.history["epoch"].iloc[-1])
     if last_epoch < settings["epochs"]:
