@@ -20,7 +20,13 @@ from PIL import Image
 
 from artrec.curation.labelmap import LabelMap
 from artrec.errors import BadInputError
-from artrec.images.decode import DEFAULT_MAX_PIXELS, BadImageError, decoding_limits, read_size
+from artrec.images.decode import (
+    DEFAULT_MAX_PIXELS,
+    BadImageError,
+    check_integrity,
+    decoding_limits,
+    read_size,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -116,7 +122,8 @@ def image_size(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[int, i
 
     Museum scans reach 373 MP (MAMe's largest), above Pillow's own decompression-bomb limit, so
     the project's limit ``max_pixels`` (just above that) applies instead; images above it, empty
-    ones and extreme aspect ratios raise :class:`artrec.images.BadImageError`.
+    ones and extreme aspect ratios raise :class:`artrec.images.BadImageError`. Pixel damage is
+    found only when the pixels are decoded (:func:`is_greyscale`, preprocessing).
     """
     return read_size(path, max_pixels)
 
@@ -136,6 +143,8 @@ def is_greyscale(
             return True
         image.draft("RGB", (thumb_size, thumb_size))
         thumb = image.convert("RGB")
+        # The pixels were just decoded: refuse files the decoder tolerated (cut short and padded).
+        check_integrity(path, image.format)
         thumb.thumbnail((thumb_size, thumb_size))
         pixels = np.asarray(thumb, dtype=np.int16)
     spread = pixels.max(axis=2) - pixels.min(axis=2)
@@ -313,6 +322,8 @@ def _filter_images(
 def _check_greyscale(path: Path, tolerance: int) -> tuple[bool | None, str]:
     try:
         return is_greyscale(path, tolerance=tolerance), ""
+    except BadImageError as error:
+        return None, error.reason
     except _UNREADABLE_ERRORS as error:  # the header read, but the pixels do not decode
         return None, f"{type(error).__name__}: {error}"
 

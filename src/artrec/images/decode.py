@@ -133,7 +133,7 @@ def load_rgb(
     with _as_bad_image(path, max_pixels), Image.open(path) as im:
         _check_shape(path, im, max_aspect_ratio)
         im.load()
-        _check_integrity(path, im.format)
+        check_integrity(path, im.format)
         return _apply_orientation(to_rgb(im), _orientation(im))
 
 
@@ -175,7 +175,7 @@ def load_resized(
                 # original extent exactly.
                 box = drafted[1]
         im.load()
-        _check_integrity(path, im.format)
+        check_integrity(path, im.format)
         # Plain RGB needs no conversion; skipping it saves a full-size copy.
         plain_rgb = im.mode == "RGB" and "transparency" not in im.info
         rgb = im if plain_rgb else to_rgb(im)
@@ -219,8 +219,9 @@ def _check_shape(path: str | os.PathLike[str], im: Image.Image, max_aspect_ratio
 _JPEG_TAIL = 1 << 16
 
 
-def _check_integrity(path: str | os.PathLike[str], image_format: str | None) -> None:
-    """Damage the decoder let through: a JPEG cut short and padded, a PNG with a bad checksum."""
+def check_integrity(path: str | os.PathLike[str], image_format: str | None) -> None:
+    """Refuse damage the decoder lets through: a JPEG cut short and padded, a PNG with a bad
+    checksum. ``image_format`` is Pillow's ``Image.format`` of the opened file."""
     if image_format in ("JPEG", "MPO"):
         with open(path, "rb") as handle:
             handle.seek(0, os.SEEK_END)

@@ -121,6 +121,7 @@ def safe_extract(
                 )
             with tarfile.open(archive, "r:*") as tf:
                 members = _plan(archive, target, _tar_members(archive, target, tf), limits)
+                _check_tar_end(archive, tf)
                 _check_free_space(archive, target, members)
                 return _extract(
                     archive, target, members, lambda m: tf.extractfile(m.source), tf, limits
@@ -265,6 +266,25 @@ def _tar_members(archive: Path, target: Path, tf: tarfile.TarFile) -> Iterator[_
         else:
             kind = "link"  # the 'data' filter lets through only files, dirs and safe links
         yield _Member(name, kind, checked.size, checked.mode, checked.mtime, checked)
+
+
+def _check_tar_end(archive: Path, tf: tarfile.TarFile) -> None:
+    """Refuse a tar that stops without its end-of-archive marker.
+
+    tarfile takes the end of the data where a header should be for the end of the archive, so a
+    copy cut at a member boundary would list fewer members without a word. A complete archive
+    ends with two zero blocks, and a compressed one with its stream's end marker (gzip, bz2 and
+    xz raise EOFError when that is missing, which safe_extract reports).
+    """
+    assert tf.fileobj is not None
+    tf.fileobj.seek(tf.offset)
+    trailer = tf.fileobj.read(2 * tarfile.BLOCKSIZE)
+    if trailer != bytes(2 * tarfile.BLOCKSIZE):
+        raise ArchiveError(
+            archive, "the archive is truncated: its end-of-archive marker is missing"
+        )
+    while tf.fileobj.read(_COPY_CHUNK):  # the padding up to the end of the compressed stream
+        pass
 
 
 def _already_there(target: Path, member: _Member) -> bool:
