@@ -119,7 +119,9 @@ def _read_json_list(path: Path) -> list[Any]:
     except UnicodeDecodeError as err:
         raise MetGroundTruthError(path, f"not UTF-8 text ({err})") from err
     except json.JSONDecodeError as err:
-        cut = " (the file looks truncated)" if err.pos >= len(err.doc.rstrip()) else ""
+        # A JSON list ends with "]": a file that stops elsewhere was cut short.
+        ending = err.doc.rstrip()[-1:]
+        cut = " (the file looks truncated)" if ending not in ("]", "}") else ""
         raise MetGroundTruthError(path, f"not valid JSON{cut}: {err}") from err
     except RecursionError as err:
         raise MetGroundTruthError(path, "not valid JSON: nested too deeply") from err
