@@ -91,8 +91,8 @@ def test_a_pickle_that_runs_code_is_refused_before_it_runs(
 @pytest.mark.parametrize(
     ("raw", "words"),
     [
-        # bytearray(10**12): four bytes of pickle asking for a terabyte
-        (b"\x80\x02cbuiltins\nbytearray\nJ\x00\x10\xa5\xd4\x85R.", r"bytearray\(<size>\)"),
+        # bytearray(2**31 - 1) and bytearray(10**12): a few bytes of pickle asking for gigabytes
+        (b"\x80\x02cbuiltins\nbytearray\nJ\xff\xff\xff\x7f\x85R.", r"bytearray\(<size>\)"),
         (
             b"\x80\x02c__builtin__\nbytearray\n\x8a\x06\x00\x10\xa5\xd4\xe8\x00\x85R.",
             r"bytearray\(<size>\)",
