@@ -138,7 +138,7 @@ def read_params_file(path: Path) -> dict[str, Any]:
     """The parameters file as a mapping; YAML errors and duplicate keys name the line."""
     try:
         with path.open(encoding="utf-8") as handle:
-            raw = yaml.load(handle, Loader=_UniqueKeyLoader) or {}
+            raw = yaml.load(handle, Loader=_UniqueKeyLoader)
     except FileNotFoundError as error:
         raise BadInputError(
             path, "parameters file not found", "run from the project folder"
@@ -152,9 +152,14 @@ def read_params_file(path: Path) -> dict[str, Any]:
         raise BadInputError(
             path, f"{where}invalid YAML ({problem})", "correct the YAML syntax there"
         ) from error
+    if not raw:
+        # Every stage would fail later on a missing key; say so now.
+        raise BadInputError(path, "the parameters file is empty", "restore it from git")
     if not isinstance(raw, dict):
         raise BadInputError(
-            path, f"must hold a mapping at the top level, got {type(raw).__name__}", "restore it"
+            path,
+            f"must hold a mapping at the top level, got {type(raw).__name__}",
+            "restore it from git",
         )
     return raw
 
