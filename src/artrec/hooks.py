@@ -3,26 +3,108 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from kedro.framework.hooks import hook_impl
 
 from artrec.errors import find_artrec_error, one_line_message
-from artrec.tracking import log_metrics
+from artrec.tracking import (
+    EXPERIMENT_KIND_TAG,
+    MODEL_TRAINING_KIND,
+    dvc_hash_of,
+    dvc_out_hashes,
+    log_dataset_input,
+    log_metrics,
+    run_tags,
+    variant_of,
+    variant_params,
+    variant_train_params,
+)
 
 
 class MetricsToMlflowHook:
-    """Log every saved dataset named ``*_metrics`` (a dict of numbers) to the active MLflow run.
+    """Log what kedro-mlflow does not: metrics, run identity, dataset inputs.
 
-    The same dict is written to a JSON file that DVC reads as a metrics file, so DVC and MLflow
-    show the same numbers without each node logging twice.
+    - Every saved dataset named ``*_metrics`` (a dict of numbers) goes to the active MLflow run.
+      The same dict is written to a JSON file that DVC reads as a metrics file, so DVC and MLflow
+      show the same numbers without each node logging twice. A MAMe variant's own metrics
+      (``mame_vgg11_hrvs_metrics``) are logged without the variant in the key
+      (``test_mean_class_acc``), so that the variants' runs share columns in the compare view;
+      the variant is in the params ``arch``, ``input``, ``method``.
+    - Tags that place the run: git commit and dirty flag, profile, data sources, DVC stage, DVC
+      experiment name, and ``artrec.repro``, shared by the runs of one ``dvc repro``.
+    - The DVC outputs the pipeline reads, as MLflow dataset inputs with their DVC md5.
+    - The experiment is marked as model training (MLflow 3 opens it in its GenAI view otherwise).
     """
+
+    def __init__(self) -> None:
+        self._variant: str | None = None
+
+    @hook_impl(trylast=True)  # after kedro-mlflow's hook has started the run
+    def before_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
+        import mlflow
+
+        run = mlflow.active_run()
+        self._variant = variant_of(tag for node in pipeline.nodes for tag in node.tags)
+        if run is None:
+            return
+        root = Path(run_params.get("project_path") or ".")
+        params = catalog.load("parameters") if catalog.exists("parameters") else {}
+        mlflow.MlflowClient().set_experiment_tag(
+            run.info.experiment_id, EXPERIMENT_KIND_TAG, MODEL_TRAINING_KIND
+        )
+        mlflow.set_tags(run_tags(root, params))
+        identity: dict[str, str] = {}
+        if self._variant is not None:
+            identity.update(variant_params(self._variant))
+        names = set(pipeline.all_inputs()) | set(pipeline.all_outputs())
+        if "params:embed.met" in pipeline.all_inputs() or "met_descriptors_ms" in names:
+            embed = (params.get("embed") or {}).get("met") or {}
+            identity["backbone"] = str(embed.get("backbone", ""))
+        if identity:
+            mlflow.log_params(identity)
+        _log_dvc_inputs(root, pipeline, catalog)
+
+    @hook_impl(tryfirst=True)  # before kedro-mlflow's hook logs the node's parameters
+    def before_node_run(self, node: Any, inputs: dict[str, Any]) -> None:
+        # kedro-mlflow logs every key of a node's ``params:`` inputs. A MAMe variant reads only
+        # its own learning rate and batching from ``train.mame``; the rest (other variants'
+        # values) would be logged as if this run used them. The node gets the same cut-down
+        # mapping, which holds everything it reads, so what is logged is what is used.
+        variant = variant_of(node.tags)
+        if variant is not None and isinstance(inputs.get("params:train.mame"), dict):
+            inputs["params:train.mame"] = variant_train_params(inputs["params:train.mame"], variant)
 
     @hook_impl
     def after_dataset_saved(self, dataset_name: str, data: Any, node: Any) -> None:
         if dataset_name.endswith("_metrics") and isinstance(data, dict):
-            log_metrics(data, prefix=dataset_name.removesuffix("_metrics"))
+            prefix = dataset_name.removesuffix("_metrics")
+            if self._variant is not None and prefix == f"mame_{self._variant}":
+                prefix = ""
+            log_metrics(data, prefix=prefix)
+
+
+def _log_dvc_inputs(root: Path, pipeline: Any, catalog: Any) -> None:
+    """Log the pipeline's free inputs that are DVC outputs, with the md5 DVC recorded."""
+    hashes = dvc_out_hashes(root)
+    if not hashes:
+        return
+    logged: set[str] = set()
+    for name in sorted(pipeline.inputs()):
+        if name.startswith("params:") or name == "parameters":
+            continue
+        try:
+            dataset = catalog.get(name)
+        except Exception:  # noqa: BLE001 - a dataset without a plain path is just not logged
+            continue
+        path = getattr(dataset, "_filepath", None) or getattr(dataset, "_path", None)
+        found = dvc_hash_of(root / str(path), root, hashes) if path else None
+        if found is None or found[0] in logged:
+            continue
+        logged.add(found[0])
+        log_dataset_input(found[0], found[0], found[1])
 
 
 class ErrorSummaryHook:

@@ -111,9 +111,11 @@ class EpochLogger:
         if self.run_id is None:
             return
         now = int(time.time() * 1000)
+        # The epoch is the step, not a metric of its own.
+        values = {key: value for key, value in row.items() if key != "epoch"}
         metrics = [
             Metric(key, value, now, epoch)
-            for key, value in flatten_numeric(row, prefix=self.prefix).items()
+            for key, value in flatten_numeric(values, prefix=self.prefix).items()
         ]
         mlflow.MlflowClient(self.tracking_uri).log_batch(self.run_id, metrics=metrics)
 
@@ -177,7 +179,9 @@ def train_mame_model(
         fit_variant, settings["nproc_per_node"],
         images_dir, split["train"], split["val"], settings, seed, len(labels),
         Path(params["checkpoint_dir"]) / f"{name}-{fingerprint}",
-        params.get("stop_after_epoch"), EpochLogger.for_active_run(name),
+        # No prefix: every variant's run logs the same keys (train_loss, val_loss, val_acc per
+        # epoch), so MLflow compares the variants column by column; the run's params say which.
+        params.get("stop_after_epoch"), EpochLogger.for_active_run(""),
     )
     last_epoch = int(result.history["epoch"].iloc[-1])
     if last_epoch < settings["epochs"]:
@@ -192,11 +196,52 @@ def train_mame_model(
         "width_mult": settings["width_mult"], "classes": labels["name"].tolist(),
         "best_epoch": int(result.best_epoch), "state_dict": result.best_state_dict,
     }
+    log_trained_model(state, split["val"], images_dir, version, name)
     history = result.history.assign(
         arch=arch, input_version=version, batch_size=settings["batch_size"],
         bucketing=settings["bucketing"],
     )
     return state, history
+
+
+def log_trained_model(
+    state: dict[str, Any], examples: pd.DataFrame, images_dir: Path, version: str, name: str
+) -> None:
+    """Log the kept model to the active MLflow run with ``mlflow.pytorch`` and register it as
+    ``artrec-mame-<variant>``, with a signature and one preprocessed validation image as input
+    example; nothing without an active run (library use, tests).
+
+    Input: float32 (batch, 3, height, width), normalised as by ``build_transforms(version,
+    train=False)`` of a preprocessed image (HR&VS heights and widths vary, so both are free).
+    Output: float32 (batch, classes) logits in the order of ``state["classes"]``.
+    """
+    if mlflow.active_run() is None:
+        return
+    from mlflow import pytorch as mlflow_pytorch
+    from mlflow.models import ModelSignature
+    from mlflow.types import Schema, TensorSpec
+
+    model = load_trained_model(state)
+    dataset = ImageManifestDataset(examples.head(1), build_transforms(version, train=False),
+                                   root=images_dir)
+    example = dataset[0][0].unsqueeze(0).numpy()
+    signature = ModelSignature(
+        inputs=Schema([TensorSpec(np.dtype("float32"), (-1, 3, -1, -1))]),
+        outputs=Schema([TensorSpec(np.dtype("float32"), (-1, state["num_classes"]))]),
+    )
+    mlflow_pytorch.log_model(
+        model,
+        name="model",
+        signature=signature,
+        input_example=example,
+        registered_model_name=f"artrec-mame-{name}",
+        # Naming the requirements skips MLflow's inference of them (a subprocess that imports
+        # the model again, tens of seconds per stage); the project's lock file pins the rest.
+        pip_requirements=[f"torch=={torch.__version__}", f"mlflow=={mlflow.__version__}"],
+        metadata={"classes": state["classes"], "input_version": version, "arch": state["arch"],
+                  "best_epoch": state["best_epoch"]},
+    )
+    mlflow.set_tag("artrec.model", f"artrec-mame-{name}")
 
 
 def load_trained_model(state: dict[str, Any]) -> torch.nn.Module:
