@@ -27,6 +27,7 @@ from typing import Any
 
 import yaml
 
+from artrec import predict as predict_parser
 from artrec.errors import BadInputError, find_artrec_error, one_line_message
 
 EXIT_BAD_INPUT = 2
@@ -165,6 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--dim", type=int, help="PCA-whitening output dimension")
     evaluate.add_argument("--raw", action="store_true", help="no PCA whitening")
     evaluate.set_defaults(func=_cmd_evaluate_descriptors)
+    predict_parser.add_parser(commands)
     return parser
 
 
