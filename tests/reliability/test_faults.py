@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import os
+import runpy
 import shutil
 import signal
 import subprocess
@@ -77,6 +78,9 @@ def _run(command: list[str], cwd: Path, timeout: float = 180) -> subprocess.Comp
 
 
 # ---- training ---------------------------------------------------------------------------------------
+# The scripts define ``run(...)``: the test calls it in-process (without the per-item delay) for the
+# uninterrupted reference, and runs the file as a program for the run that is killed and resumed,
+# which saves one interpreter start-up (torch, seconds on a busy machine).
 TRAIN = """
     import sys, time
     import torch
@@ -85,46 +89,47 @@ TRAIN = """
     from artrec.training.loop import train_classifier
 
     class Slow(Dataset):
-        def __init__(self, n, seed):
+        def __init__(self, n, seed, delay):
             generator = torch.Generator().manual_seed(seed)
             self.x = torch.randn(n, 8, generator=generator)
             self.y = (self.x[:, 0] > 0).long()
+            self.delay = delay
         def __len__(self):
             return len(self.x)
         def __getitem__(self, i):
-            time.sleep(0.01)  # so that a kill lands inside an epoch
+            time.sleep(self.delay)  # so that a kill lands inside an epoch
             return self.x[i], self.y[i]
 
-    torch.set_num_threads(1)
-    torch.manual_seed(0)
-    model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 2))
-    train = DataLoader(Slow(32, 1), batch_size=8, shuffle=True, generator=torch.Generator())
-    val = DataLoader(Slow(16, 2), batch_size=8)
-    result = train_classifier(
-        model, train, val, epochs=4, lr=0.01, checkpoint_dir=sys.argv[1], seed=0, progress=False
-    )
-    timing = [c for c in result.history.columns if "seconds" in c or "per_s" in c]
-    torch.save(
-        {
+    def run(checkpoint_dir, delay):
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            torch.manual_seed(0)
+            model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 2))
+            generator = torch.Generator()
+            train = DataLoader(Slow(32, 1, delay), batch_size=8, shuffle=True, generator=generator)
+            val = DataLoader(Slow(16, 2, delay), batch_size=8)
+            result = train_classifier(
+                model, train, val, epochs=4, lr=0.01, checkpoint_dir=checkpoint_dir, seed=0,
+                progress=False,
+            )
+        finally:
+            torch.set_num_threads(threads)
+        timing = [c for c in result.history.columns if "seconds" in c or "per_s" in c]
+        return {
             "history": result.history.drop(columns=timing).to_dict("list"),
             "best_epoch": result.best_epoch,
             "best": result.best_state_dict,
             "last": model.state_dict(),
-        },
-        sys.argv[2],
-    )
+        }
+
+    if __name__ == "__main__":
+        torch.save(run(sys.argv[1], 0.01), sys.argv[2])
 """
 
 
 def test_training_killed_mid_epoch_resumes_to_the_uninterrupted_result(tmp_path: Path) -> None:
     script = _script(tmp_path / "train.py", TRAIN)
-    reference = subprocess.Popen(
-        [sys.executable, str(script), str(tmp_path / "ref_ckpt"), str(tmp_path / "ref.pt")],
-        env=ENV,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
     checkpoint = tmp_path / "ckpt" / "checkpoint.pt"
     command = [sys.executable, str(script), str(tmp_path / "ckpt"), str(tmp_path / "out.pt")]
     _kill_when(command, checkpoint.exists, tmp_path)
@@ -132,11 +137,9 @@ def test_training_killed_mid_epoch_resumes_to_the_uninterrupted_result(tmp_path:
     state = torch.load(checkpoint, weights_only=True)
     assert 1 <= state["epoch"] < 4 and not (tmp_path / "out.pt").exists()
     _run(command, tmp_path)
-    assert reference.wait(timeout=180) == 0, reference.stderr.read()
 
-    resumed, uninterrupted = (
-        torch.load(tmp_path / name, weights_only=True) for name in ("out.pt", "ref.pt")
-    )
+    resumed = torch.load(tmp_path / "out.pt", weights_only=True)
+    uninterrupted = runpy.run_path(str(script))["run"](tmp_path / "reference", 0.0)
     assert resumed["history"] == uninterrupted["history"]
     assert resumed["best_epoch"] == uninterrupted["best_epoch"]
     for key in ("best", "last"):
@@ -155,56 +158,56 @@ EXTRACT = """
     from artrec.retrieval.extract import extract_descriptors
 
     class Slow(Dataset):
-        def __init__(self):
+        def __init__(self, delay):
             self.images = torch.rand(12, 3, 16, 16, generator=torch.Generator().manual_seed(0))
+            self.delay = delay
         def __len__(self):
             return len(self.images)
         def __getitem__(self, i):
-            time.sleep(0.15)
+            time.sleep(self.delay)
             return self.images[i], i
 
-    torch.set_num_threads(1)
-    torch.manual_seed(0)
-    embedder = Embedder(nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU()), 4)
-    result = extract_descriptors(
-        embedder, Slow(), batch_size=2, chunk_size=2, out_dir=sys.argv[1], progress=False
-    )
-    np.save(sys.argv[2], result.descriptors)
-    np.save(sys.argv[3], result.ids)
+    def run(cache, delay):
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            torch.manual_seed(0)
+            embedder = Embedder(nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU()), 4)
+            return extract_descriptors(
+                embedder, Slow(delay), batch_size=2, chunk_size=2, out_dir=cache, progress=False
+            )
+        finally:
+            torch.set_num_threads(threads)
+
+    if __name__ == "__main__":
+        result = run(sys.argv[1], 0.15)
+        np.save(sys.argv[2], result.descriptors)
+        np.save(sys.argv[3], result.ids)
 """
 
 
 def test_extraction_killed_mid_run_resumes_to_the_uninterrupted_result(tmp_path: Path) -> None:
     script = _script(tmp_path / "extract.py", EXTRACT)
-
-    def command(tag: str) -> list[str]:
-        return [
-            sys.executable,
-            str(script),
-            str(tmp_path / f"{tag}_cache"),
-            str(tmp_path / f"{tag}_desc.npy"),
-            str(tmp_path / f"{tag}_ids.npy"),
-        ]
-
-    reference = subprocess.Popen(
-        command("ref"), env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-    )
-    chunks = tmp_path / "run_cache" / "chunks"
-    _kill_when(command("run"), lambda: (chunks / "chunk_00000.npy").exists(), tmp_path)
+    cache = tmp_path / "cache"
+    command = [
+        sys.executable,
+        str(script),
+        str(cache),
+        str(tmp_path / "desc.npy"),
+        str(tmp_path / "ids.npy"),
+    ]
+    _kill_when(command, lambda: (cache / "chunks" / "chunk_00000.npy").exists(), tmp_path)
     # Every chunk under its final name is complete; the final arrays do not exist yet.
-    finished = sorted(chunks.glob("chunk_*[0-9].npy"))
+    finished = sorted((cache / "chunks").glob("chunk_*[0-9].npy"))
     assert finished and len(finished) < 6
     for path in finished:
         assert np.load(path, allow_pickle=False).shape == (2, 4)
-    assert not (tmp_path / "run_cache" / "descriptors.npy").exists()
-    _run(command("run"), tmp_path)
-    assert reference.wait(timeout=180) == 0, reference.stderr.read()
-    np.testing.assert_array_equal(
-        np.load(tmp_path / "run_desc.npy"), np.load(tmp_path / "ref_desc.npy")
-    )
-    np.testing.assert_array_equal(
-        np.load(tmp_path / "run_ids.npy"), np.load(tmp_path / "ref_ids.npy")
-    )
+    assert not (cache / "descriptors.npy").exists()
+    _run(command, tmp_path)
+
+    uninterrupted = runpy.run_path(str(script))["run"](None, 0.0)
+    np.testing.assert_array_equal(np.load(tmp_path / "desc.npy"), uninterrupted.descriptors)
+    np.testing.assert_array_equal(np.load(tmp_path / "ids.npy"), uninterrupted.ids)
 
 
 # ---- archive extraction -------------------------------------------------------------------------------
