@@ -504,3 +504,17 @@ def test_an_unreachable_source_names_url_md5_and_manual_path(tmp_path: Path) -> 
 def test_the_ingest_default_caps_are_set_for_every_official_file() -> None:
     for official in (*MAME_OFFICIAL_FILES, *MET_OFFICIAL_FILES):
         assert 0 < official.max_unpacked_bytes <= DEFAULT_MAX_TOTAL_BYTES
+
+
+def test_a_hostile_mame_archive_from_a_mirror_fails_its_md5_before_extraction(
+    http_server, tmp_path: Path
+) -> None:
+    metadata = MAME_OFFICIAL_FILES[0]
+    http_server.files[metadata.name] = _zip({"../evil.csv": b"x", "MAMe_dataset.csv": GOOD})
+    downloads, raw = tmp_path / "dl", tmp_path / "raw"
+    with pytest.raises(ChecksumError) as caught:
+        fetch_from(http_server.base_url, [metadata], downloads, raw, progress=False)
+    message = str(caught.value)
+    assert "\n" not in message and metadata.md5 in message
+    assert str(partial_path(downloads / metadata.name)) in message
+    assert not raw.exists() and not (tmp_path / "evil.csv").exists()

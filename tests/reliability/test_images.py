@@ -237,3 +237,20 @@ def test_met_ground_truth_checks_each_image_header(tmp_path: Path, case: Hostile
         # which decodes every image), pass the header check. Extreme aspect ratios are allowed:
         # the Met images are at most 500 px a side, long scrolls included.
         assert load_met_ground_truth(root).train_paths == ("MET/1/0.jpg", "MET/2/0.jpg")
+
+
+# ---- artrec predict ------------------------------------------------------------------------------
+def test_artrec_predict_refuses_each_unreadable_image_in_one_line(
+    hostile_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from artrec import commands
+
+    refused = [_path(hostile_dir, case) for case in IMAGES if case.refused]
+    with pytest.raises(SystemExit) as exited:
+        commands.main(["predict", *map(str, refused), "--project", str(tmp_path)])
+    captured = capsys.readouterr()
+    assert exited.value.code == 2 and captured.out == ""
+    lines = captured.err.strip().splitlines()
+    assert "Traceback" not in captured.err
+    assert [line.split(": ", 2)[1] for line in lines] == [str(path) for path in refused]
+    assert all(line.startswith("error: ") and "Fix:" in line for line in lines)
