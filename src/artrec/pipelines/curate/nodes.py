@@ -9,7 +9,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from artrec.curation.labelmap import LabelMap, label_map_coverage, tate_coverage
-from artrec.curation.mame import curate_museum_records, load_official_mame
+from artrec.curation.mame import curate_museum_records, load_museum_records, load_official_mame
 from artrec.curation.stats import dataset_statistics, plot_size_aspect, table1
 from artrec.datasets.met import (
     class_size_counts,
@@ -37,7 +37,7 @@ def curate_mame(
         dropped = pd.DataFrame(columns=["Image file", "reason"])
         coverage = label_map_coverage(dataset["Medium"], label_map)
     elif (raw_dir / SYNTHETIC_RECORDS).is_file():
-        records = pd.read_csv(raw_dir / SYNTHETIC_RECORDS)
+        records = load_museum_records(raw_dir / SYNTHETIC_RECORDS)
         result = curate_museum_records(
             records,
             images_dir=images_dir,
