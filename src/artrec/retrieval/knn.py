@@ -147,9 +147,10 @@ class TunedPrediction:
 
 INDEX_TYPES = ("flat", "ivf_flat", "ivf_pq")
 # FAISS's k-means warns below 39 training points per centroid and itself samples at most 256
-# per centroid (ClusteringParameters.min/max_points_per_centroid).
+# per centroid (ClusteringParameters.min/max_points_per_centroid); 64 trains in a quarter of
+# the time of 256.
 MIN_POINTS_PER_CENTROID = 39
-MAX_POINTS_PER_CENTROID = 256
+TRAIN_POINTS_PER_CENTROID = 64
 
 
 @dataclass(frozen=True)
@@ -159,20 +160,22 @@ class IndexSpec:
     - ``type``: ``flat`` (exact), ``ivf_flat`` or ``ivf_pq`` (approximate: the database is split
       into ``nlist`` k-means cells and a query scans only the ``nprobe`` nearest cells; IVF-PQ
       also stores each vector as ``pq_m`` codes of ``pq_nbits`` bits instead of D floats).
+    - ``pq_m``: None gives D / 8 codes (64 bytes per 512-D vector): with fewer than 8 dimensions
+      per code, FAISS's k-means takes a slow path and training takes minutes instead of seconds.
     - ``nlist``: None picks about 4 sqrt(N) (FAISS's rule of thumb) as a power of two, capped so
       that every cell gets 39 training points.
-    - ``train_size``: rows sampled to train the cells and the PQ codebooks; None: 256 per
-      centroid, the most FAISS's k-means would use anyway.
+    - ``train_size``: rows sampled to train the cells and the PQ codebooks; None: 64 per
+      centroid (FAISS's k-means wants 39 to 256). Each PQ codebook uses at most 64 x 256.
     - ``gpu``: ``"auto"`` shards the index over every visible GPU when the FAISS build has GPU
       support, ``True`` requires a GPU, ``False`` stays on the CPU.
-    - ``add_rows``: rows per ``add`` call; bounds the float32 copy made of each chunk and the
-      pages of a memory-mapped database touched at once.
+    - ``add_rows``: rows per ``add`` call when the database is not an in-memory float32 array
+      (e.g. memory-mapped); bounds the float32 copy of a block and the pages mapped at once.
     """
 
     type: str = "flat"
     nlist: int | None = None
     nprobe: int = 32
-    pq_m: int = 64
+    pq_m: int | None = None
     pq_nbits: int = 8
     train_size: int | None = None
     gpu: str | bool = "auto"
@@ -186,7 +189,7 @@ class IndexSpec:
             raise ValueError(f"index gpu must be 'auto', true or false, got {self.gpu!r}")
         for name in ("nlist", "nprobe", "pq_m", "pq_nbits", "train_size", "add_rows"):
             value = getattr(self, name)
-            if value is None and name in ("nlist", "train_size"):
+            if value is None and name in ("nlist", "pq_m", "train_size"):
                 continue
             if not isinstance(value, Integral) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"index {name} must be a positive integer, got {value!r}")
@@ -221,7 +224,7 @@ class IndexSpec:
         centroids = self.lists_for(n_database)
         if self.type == "ivf_pq":
             centroids = max(centroids, 2**self.pq_nbits)  # each PQ codebook is a k-means too
-        wanted = self.train_size or MAX_POINTS_PER_CENTROID * centroids
+        wanted = self.train_size or TRAIN_POINTS_PER_CENTROID * centroids
         return min(wanted, n_database)
 
     def factory_string(self, dim: int, n_database: int) -> str:
@@ -231,11 +234,16 @@ class IndexSpec:
         ivf = f"IVF{self.lists_for(n_database)}"
         if self.type == "ivf_flat":
             return f"{ivf},Flat"
-        if dim % self.pq_m:
-            raise ValueError(f"index pq_m={self.pq_m} does not divide the dimension {dim}")
         # "np": no polysemous training, a slow code reordering that only serves Hamming-distance
         # filtering, which this search does not use.
-        return f"{ivf},PQ{self.pq_m}x{self.pq_nbits}np"
+        return f"{ivf},PQ{self.codes_for(dim)}x{self.pq_nbits}np"
+
+    def codes_for(self, dim: int) -> int:
+        """Number of PQ sub-quantizers (``pq_m``) for descriptors of ``dim`` dimensions."""
+        codes = self.pq_m if self.pq_m is not None else max(1, dim // 8)
+        if dim % codes:
+            raise ValueError(f"index pq_m={codes} does not divide the dimension {dim}")
+        return codes
 
 
 def build_index(
@@ -259,7 +267,21 @@ def build_index(
     index = new_index(spec, dim, n_database)
     if spec.is_ivf:
         train_index(index, database[training_sample(spec, n_database)], spec)
-    return fill_index(index, row_chunks(database, spec.add_rows), spec, use_gpu=use_gpu)
+    return fill_index(index, _add_blocks(database, spec.add_rows), spec, use_gpu=use_gpu)
+
+
+def _add_blocks(database: np.ndarray, rows: int) -> Iterable[np.ndarray]:
+    """What ``build_index`` adds: an in-memory float32 array in one call, since FAISS then
+    copies it once into storage of the final size, whereas growing the index block by block
+    reallocates that storage (briefly holding it twice); anything else (a memory map, another
+    dtype) in blocks of ``rows``."""
+    if (
+        type(database) is np.ndarray
+        and database.dtype == np.float32
+        and database.flags.c_contiguous
+    ):
+        return [database]
+    return row_chunks(database, rows)
 
 
 def new_index(spec: IndexSpec, dim: int, n_database: int) -> faiss.Index:
@@ -273,6 +295,9 @@ def new_index(spec: IndexSpec, dim: int, n_database: int) -> faiss.Index:
         ivf.cp.seed = spec.seed
         if spec.type == "ivf_pq":
             ivf.pq.cp.seed = spec.seed
+            # Each of the pq_m codebooks is a k-means over the whole sample; FAISS would use up
+            # to 256 points per code, four times the training time of 64 for little gain.
+            ivf.pq.cp.max_points_per_centroid = TRAIN_POINTS_PER_CENTROID
     return index
 
 
