@@ -52,7 +52,8 @@ def load_mame_model(root: Path, variant: str, model_uri: str | None) -> MameMode
                 model_uri, "the model has no class names in its metadata",
                 "name a model registered by the train_mame stages (artrec-mame-<arch>_<input>)",
             )
-        module = mlflow_pytorch.load_model(model_uri, map_location="cpu").eval()
+        # Logged in eval mode (load_trained_model); the loaded wrapper refuses a second .eval().
+        module = mlflow_pytorch.load_model(model_uri, map_location="cpu")
         return MameModel(module, list(metadata["classes"]), str(metadata["input_version"]))
     from artrec.pipelines.train.nodes import load_trained_model
 

@@ -251,3 +251,132 @@ def test_killed_training_resumes_to_the_same_result(tiny_project, tmp_path):
         assert after[key] == pytest.approx(before[key], rel=1e-4), key
     history = pd.read_csv(project / "data/08_reporting/mame_resnet18_lrfs_history.csv")
     assert history["epoch"].tolist() == [1, 2]
+
+
+# ---------------------------------------------------------------------------------------------
+# MLflow run identity, models, `artrec predict`, and what a person sees in a browser.
+# ---------------------------------------------------------------------------------------------
+
+MAME_RUNS = ("train_vgg11_lrfs", "train_vgg11_hrvs", "train_resnet18_lrfs", "train_resnet18_hrvs")
+
+
+def _mame_runs(project: Path) -> list:
+    import mlflow
+
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{project / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("artrec")
+    runs = client.search_runs([experiment.experiment_id], order_by=["attributes.start_time DESC"])
+    newest = {}
+    for logged in runs:
+        newest.setdefault(logged.info.run_name, logged)
+    return [newest[name] for name in MAME_RUNS]
+
+
+def test_mame_runs_share_metric_names_and_carry_their_identity(tiny_project):
+    import mlflow
+
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{tiny_project / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("artrec")
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
+    runs = _mame_runs(tiny_project)
+    keys = [set(r.data.metrics) for r in runs]
+    shared = set.intersection(*keys)
+    assert {"test_mean_class_acc", "val_loss", "train_loss", "val_acc"} <= shared
+    assert not any("hrvs." in key or "lrfs." in key for k in keys for key in k)
+    history = client.get_metric_history(runs[0].info.run_id, "val_loss")
+    assert len({m.step for m in history}) >= 2  # one value per epoch
+    groups = set()
+    for logged in runs:
+        params, tags = logged.data.params, logged.data.tags
+        arch, version = logged.info.run_name.split("_")[1:3]
+        assert (params["arch"], params["input"], params["method"]) == (arch, version, "paper")
+        # Only this variant's learning rate and batching, not the others'.
+        assert all(f"lr.{arch}." in k for k in params if k.startswith("train.mame.lr."))
+        assert all(k.startswith(f"train.mame.inputs.{version}.")
+                   for k in params if k.startswith("train.mame.inputs."))
+        assert len(tags["git.commit"]) == 40 and tags["git.dirty"] in ("true", "false")
+        assert tags["profile"] == "tiny" and tags["data.mame.source"] == "synthetic"
+        assert tags["dvc.stage"].startswith("train_mame@")
+        assert tags["artrec.model"] == f"artrec-mame-{arch}_{version}"
+        inputs = {d.dataset.name: d.dataset.digest for d in logged.inputs.dataset_inputs}
+        assert inputs[f"data/04_feature/mame_{version}"].endswith(".dir")
+        groups.add(tags["artrec.repro"])
+    assert len(groups) == 1  # one `dvc repro`
+    registered = {m.name for m in client.search_registered_models()}
+    assert {f"artrec-mame-{name.removeprefix('train_')}" for name in MAME_RUNS} <= registered
+
+
+def _synthetic_jpeg(project: Path) -> Path:
+    return next(p for p in sorted((project / "data/01_raw/mame").rglob("*.jpg")))
+
+
+def test_predict_on_a_synthetic_jpeg_and_a_corrupt_one(tiny_project, tmp_path):
+    image = _synthetic_jpeg(tiny_project)
+    result = run(["artrec", "predict", str(image)], tiny_project, timeout=300)
+    (line,) = result.stdout.strip().splitlines()
+    answer = json.loads(line)
+    media = answer["mame"]
+    assert 2 <= len(media) <= 5  # top 5, or every class where there are fewer (tiny: 4)
+    assert all(0 <= m["probability"] <= 1 for m in media)
+    assert [m["probability"] for m in media] == sorted((m["probability"] for m in media),
+                                                       reverse=True)
+    met = answer["met"]
+    assert 0 <= met["confidence"] <= 1 and isinstance(met["out_of_distribution"], bool)
+    assert len(met["nearest_exhibits"]) == 3
+    corrupt = tmp_path / "corrupt.jpg"
+    corrupt.write_bytes(image.read_bytes()[: len(image.read_bytes()) // 3])
+    refused = subprocess.run(["artrec", "predict", str(corrupt)], cwd=tiny_project,
+                             env=tool_env(), capture_output=True, text=True, timeout=300)
+    assert refused.returncode == 2, refused.stderr
+    (error,) = refused.stderr.strip().splitlines()
+    assert error.startswith("error: ") and "corrupt.jpg" in error and "Traceback" not in error
+
+
+def test_mlflow_ui_compares_the_four_mame_runs(tiny_project, tmp_path):
+    from urllib.parse import quote
+
+    from tests.pipelines.browser import chromium, free_port, screenshot, serving, wait_for_dom
+
+    chromium()
+    runs = _mame_runs(tiny_project)
+    experiment = runs[0].info.experiment_id
+    port = free_port()
+    cmd = [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
+           "--backend-store-uri", f"sqlite:///{tiny_project / 'mlflow.db'}", "--workers", "1"]
+    with serving(cmd, tiny_project, port) as base:
+        ids = json.dumps([r.info.run_id for r in runs])
+        compare = f"{base}/#/compare-runs?runs={quote(ids)}&experiments={quote(json.dumps([experiment]))}"
+        dom = wait_for_dom(compare, lambda d: "test_mean_class_acc" in d and all(
+            name in d for name in MAME_RUNS))
+        (tmp_path / "mlflow_compare.html").write_text(dom)
+        screenshot(compare, tmp_path / "mlflow_compare.png")
+        assert all(name in dom for name in MAME_RUNS), "the compare view lists the four runs"
+        assert "test_mean_class_acc" in dom, "one shared metric row"
+        assert "hrvs.test_mean_class_acc" not in dom and "lrfs.test_mean_class_acc" not in dom
+        for tag in ("git.commit", "profile", "dvc.stage"):
+            assert tag in dom, f"the compare view shows the tag {tag}"
+        models = f"{base}/#/models"
+        dom = wait_for_dom(models, lambda d: "artrec-mame-" in d)
+        (tmp_path / "mlflow_models.html").write_text(dom)
+        screenshot(models, tmp_path / "mlflow_models.png")
+        assert "artrec-mame-resnet18_hrvs" in dom and "artrec-mame-vgg11_lrfs" in dom
+        experiment_page = f"{base}/#/experiments/{experiment}"
+        screenshot(experiment_page, tmp_path / "mlflow_experiment.png")
+    print(f"browser screenshots: {tmp_path}")
+
+
+def test_kedro_viz_shows_the_pipeline(tiny_project, tmp_path):
+    from tests.pipelines.browser import chromium, free_port, screenshot, serving, wait_for_dom
+
+    chromium()
+    if not (tiny_project / "build" / "index.html").is_file():
+        run(["kedro", "viz", "build"], tiny_project, timeout=300)
+    port = free_port()
+    cmd = [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1",
+           "--directory", str(tiny_project / "build")]
+    with serving(cmd, tiny_project, port) as base:
+        dom = wait_for_dom(base, lambda d: "pipeline-node" in d)
+        (tmp_path / "kedro_viz.html").write_text(dom)
+        screenshot(base, tmp_path / "kedro_viz.png")
+    assert "pipeline-node" in dom, "kedro-viz drew the graph"
+    print(f"browser screenshots: {tmp_path}")
