@@ -77,29 +77,14 @@ _LOG_LG = (
     1.531383769920937332e-01,
     1.479819860511658591e-01,
 )
-# pi / 2 in three 33-bit pieces: k * piece is exact for |k| < 2**20 (fdlibm e_rem_pio2.c).
-_INV_PIO2 = 6.36619772367581382433e-01
-_PIO2_1 = 1.57079632673412561417e00
-_PIO2_2 = 6.07710050630396597660e-11
-_PIO2_3 = 2.02226624871116645580e-21
-# sin(r) = r + r^3 * S(r^2), |r| <= pi / 4 (fdlibm k_sin.c).
-_SIN_S = (
-    -1.66666666666666324348e-01,
-    8.33333333332248946124e-03,
-    -1.98412698298579493134e-04,
-    2.75573137070700676789e-06,
-    -2.50507602534068634195e-08,
-    1.58969099521155010221e-10,
-)
-# cos(r) = 1 - r^2 / 2 + r^4 * C(r^2), |r| <= pi / 4 (fdlibm k_cos.c).
-_COS_C = (
-    4.16666666666666019037e-02,
-    -1.38888888888741095749e-03,
-    2.48015872894767294178e-05,
-    -2.75573143513906633035e-07,
-    2.08757232129817482790e-09,
-    -1.13596475577881948265e-11,
-)
+# pi in three pieces of 33 significant bits: m * piece is exact for half-integers |m| < 2**19
+# (twice the pi / 2 pieces of fdlibm e_rem_pio2.c).
+_INV_PI = 3.18309886183790691216e-01
+_PI_1 = 3.14159265346825122833e00
+_PI_2 = 1.21542010126079319532e-10
+_PI_3 = 4.04453249742233291160e-21
+# sin(r) = r + r^3 * S(r^2) for |r| <= pi / 2: Taylor terms up to r^23 (truncation below 1e-20).
+_SIN_TAYLOR = tuple((-1) ** (n + 1) / math.factorial(2 * n + 3) for n in range(11))
 # atan: |x| is reduced around 0, 0.5, 1, 1.5 or infinity; hi + lo = atan(centre) (fdlibm s_atan.c).
 _ATAN_BREAKS = np.array([7 / 16, 11 / 16, 19 / 16, 39 / 16])
 _ATAN_HI = np.array(
@@ -247,6 +232,28 @@ def power(base: ArrayLike, exponent: ArrayLike) -> np.ndarray:
     return _apply(_power64, base, exponent)
 
 
+def integer_power(base: ArrayLike, exponent: int) -> np.ndarray:
+    """``base ** exponent`` for an integer ``exponent >= 0`` by repeated squaring, in base's dtype.
+
+    Every step is one correctly rounded product, so it is identical on every CPU, and a handful
+    of products is far cheaper than exp(exponent * log(base)).
+    """
+    if exponent < 0 or int(exponent) != exponent:
+        raise ValueError(f"exponent must be a non-negative integer, got {exponent!r}")
+    square = np.asarray(base)
+    if not np.issubdtype(square.dtype, np.floating):
+        square = square.astype(np.float64)
+    result = np.ones_like(square)
+    remaining = int(exponent)
+    while remaining:
+        if remaining & 1:
+            result = result * square
+        remaining >>= 1
+        if remaining:
+            square = square * square
+    return result[()] if result.ndim == 0 else result
+
+
 # --------------------------------------------------------------------------------------------
 # sin, cos
 
@@ -254,26 +261,21 @@ def power(base: ArrayLike, exponent: ArrayLike) -> np.ndarray:
 def _sin_cos(x: np.ndarray, phase: float) -> np.ndarray:
     """sin(x + phase * pi / 2) for phase 0 (sine) or 1 (cosine).
 
-    x = k * pi / 2 + r with |r| <= pi / 4, then sin or cos of r by the quadrant. Accurate for
-    |x| below about 1e6; larger arguments still give identical (if less accurate) results.
+    x + phase * pi / 2 = k * pi + r with |r| <= pi / 2, so the result is (-1)^k sin(r); r is
+    found as x - (k - phase / 2) * pi with pi in three exact pieces. Accurate (two ulps) for
+    |x| below about 1e5; larger arguments still give identical, if less accurate, results.
     """
     finite = np.isfinite(x)
     all_finite = bool(finite.all())
     if not all_finite:
         x = np.where(finite, x, 0.0)
-    k = np.rint(x * _INV_PIO2)
-    r = ((x - k * _PIO2_1) - k * _PIO2_2) - k * _PIO2_3
+    k = np.rint(x * _INV_PI + 0.5 * phase)
+    multiple = k - 0.5 * phase
+    r = ((x - multiple * _PI_1) - multiple * _PI_2) - multiple * _PI_3
     z = r * r
-    sin_r = r + (z * r) * _horner(z, _SIN_S)
-    w = 1.0 - 0.5 * z
-    cos_r = w + (((1.0 - w) - 0.5 * z) + (z * z) * _horner(z, _COS_C))
-    # Quadrant q = (k + phase) mod 4: odd q takes cos r, q >= 2 flips the sign. Selecting by
-    # multiplying with 0, 1 or -1 is exact and much faster than np.where.
-    quadrant = k + phase
-    quadrant -= 4.0 * np.floor(quadrant * 0.25)
-    odd = quadrant - 2.0 * np.floor(quadrant * 0.5)
-    sign = 1.0 - 2.0 * (quadrant >= 2.0)
-    result = (sin_r * (1.0 - odd) + cos_r * odd) * sign
+    sin_r = r + (z * r) * _horner(z, _SIN_TAYLOR)
+    odd = k - 2.0 * np.floor(k * 0.5)
+    result = sin_r * (1.0 - 2.0 * odd)  # multiplying by +-1 is exact
     return result if all_finite else np.where(finite, result, np.nan)
 
 
@@ -342,13 +344,15 @@ def arcsin(x: ArrayLike) -> np.ndarray:
 # Lengths, interpolation, linear systems
 
 
-def _hypot64(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    return np.sqrt(x * x + y * y)
-
-
 def hypot(x: ArrayLike, y: ArrayLike) -> np.ndarray:
-    """sqrt(x * x + y * y) (no overflow protection: the generators' values are small)."""
-    return _apply(_hypot64, x, y)
+    """sqrt(x * x + y * y), in float32 if both are float32 (no overflow protection needed here).
+
+    Only correctly rounded operations, so it needs no float64 kernel.
+    """
+    dtype = _result_dtype(x, y)
+    x_array, y_array = np.asarray(x, dtype=dtype), np.asarray(y, dtype=dtype)
+    result = np.sqrt(x_array * x_array + y_array * y_array)
+    return result[()] if result.ndim == 0 else result
 
 
 def norm(vector: ArrayLike) -> float:

@@ -1485,8 +1485,20 @@ def _check_classes(classes: Sequence[str]) -> list[str]:
 
 def _draw_record(job: tuple) -> tuple[tuple[str, str, str, str], str]:
     """Draw and write one museum record's image; returns (record row, kind)."""
-    (out, look, raw, index, serial, kind, seed, scale, minimum, fine_cycles, jpeg_quality,
-     rgb_greyscale) = job
+    (
+        out,
+        look,
+        raw,
+        index,
+        serial,
+        kind,
+        seed,
+        scale,
+        minimum,
+        fine_cycles,
+        jpeg_quality,
+        rgb_greyscale,
+    ) = job
     rng = np.random.default_rng([seed, index, serial, 0])
     museum = _pick_museum(look, rng) if kind != "unmapped" else _choice(rng, MUSEUMS)
     file_name, instance = _museum_record_names(museum, index, serial, rng)
@@ -1539,7 +1551,9 @@ def generate_museum_records(
         raise ValueError(f"record fractions must lie in [0, 1], got {fractions}")
     out = Path(out_dir)
     minimum = (
-        round(PAPER_MIN_PRODUCT_SIZE * scale * scale) if min_product_size is None else min_product_size
+        round(PAPER_MIN_PRODUCT_SIZE * scale * scale)
+        if min_product_size is None
+        else min_product_size
     )
     n_grey = math.ceil(greyscale_fraction * images_per_class)
     n_small = math.ceil(too_small_fraction * images_per_class)
@@ -1561,8 +1575,20 @@ def generate_museum_records(
     # drawn in any order: they are spread over all cores and come out the same.
     greyscale_ordinal = itertools.count()
     jobs = [
-        (out, look, raw, index, serial, kind, seed, scale, minimum, fine_cycles, jpeg_quality,
-         kind == "greyscale" and next(greyscale_ordinal) % 2 == 1)
+        (
+            out,
+            look,
+            raw,
+            index,
+            serial,
+            kind,
+            seed,
+            scale,
+            minimum,
+            fine_cycles,
+            jpeg_quality,
+            kind == "greyscale" and next(greyscale_ordinal) % 2 == 1,
+        )
         for look, raw, index, serial, kind in plan
     ]
     rows, dropped = [], {"greyscale": [], "too_small": [], "unmapped": []}

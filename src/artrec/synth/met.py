@@ -758,6 +758,24 @@ def _tilt(obj: Image.Image, amount: float) -> Image.Image:
     return obj.transform((w, h), Image.Transform.PERSPECTIVE, coeffs, Image.Resampling.BICUBIC)
 
 
+_GAMMA_STEPS = 4096
+
+
+def _gamma(values: np.ndarray, gamma: float) -> np.ndarray:
+    """``values ** gamma`` for float32 values in [0, 1], from a table of 4097 exact powers.
+
+    The table comes from ``detmath.power`` (identical on every CPU) and is interpolated
+    linearly (error below 1e-4): a few basic operations per value instead of an exp and a log.
+    """
+    table = dm.power(np.arange(_GAMMA_STEPS + 1) / _GAMMA_STEPS, gamma).astype(np.float32)
+    slopes = table[1:] - table[:-1]
+    position = values * np.float32(_GAMMA_STEPS)
+    index = position.astype(np.int32)  # truncation: the floor of a non-negative value
+    np.minimum(index, _GAMMA_STEPS - 1, out=index)
+    fraction = position - index.astype(np.float32)
+    return np.take(table, index) + fraction * np.take(slopes, index)
+
+
 def _camera(
     scene: Image.Image, max_side: int, rng: np.random.Generator, strength: float = 1.0
 ) -> Image.Image:
@@ -791,7 +809,7 @@ def _camera(
     cx, cy = rng.uniform(0, out_w), rng.uniform(0, out_h)
     falloff = dm.hypot(xx - cx, yy - cy) / float(dm.hypot(out_w, out_h))
     a *= (1 - rng.uniform(0, 0.8) * strength * falloff * falloff)[..., None]  # spotlight
-    a = dm.power(np.clip(a, 0, 1), rng.uniform(0.85, 1.2))
+    a = _gamma(np.clip(a, 0, 1), rng.uniform(0.85, 1.2))
     a += rng.normal(0, rng.uniform(0.004, 0.03) * strength, a.shape).astype(np.float32)
     return Image.fromarray((np.clip(a, 0, 1) * 255).astype(np.uint8))
 

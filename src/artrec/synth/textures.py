@@ -6,12 +6,15 @@ the native image. Fine textures take a ``period`` in pixels: the caller sets it 
 image's shorter side, which decides at which resize a texture survives and where it is averaged
 away.
 
-Smoothing and resampling go through Pillow (``Image.resize`` on mode ``"F"`` arrays, and
-``ImageDraw`` for shapes), which is C code and keeps the generator fast on one core.
+Resampling float arrays is done here in numpy (separable, Pillow's bicubic and box kernels) so
+that every sum runs in a fixed order of correctly rounded steps on every CPU; see ``detmath``
+for why. Shapes go through Pillow's ``ImageDraw`` (8-bit, rounded to pixels).
 """
 
 from __future__ import annotations
 
+import functools
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -33,10 +36,73 @@ def grid(width: int, height: int) -> tuple[FloatArray, FloatArray]:
     return x, y
 
 
+def _bicubic_kernel(distance: FloatArray) -> FloatArray:
+    """Keys' cubic convolution kernel with a = -0.5 (Pillow's BICUBIC), support 2."""
+    x = np.abs(distance)
+    near = ((1.5 * x - 2.5) * x) * x + 1.0
+    far = (((x - 5.0) * x + 8.0) * x - 4.0) * -0.5
+    return np.where(x < 1.0, near, np.where(x < 2.0, far, 0.0))
+
+
+def _box_kernel(distance: FloatArray) -> FloatArray:
+    """Pillow's BOX kernel: 1 on (-0.5, 0.5], support 0.5."""
+    return ((distance > -0.5) & (distance <= 0.5)).astype(np.float64)
+
+
+_KERNELS = {Image.BICUBIC: (_bicubic_kernel, 2.0), Image.BOX: (_box_kernel, 0.5)}
+
+
+@functools.lru_cache(maxsize=256)
+def _resample_taps(in_size: int, out_size: int, resample: int) -> tuple[np.ndarray, np.ndarray]:
+    """Source indices and weights (taps x out_size) of a 1-D resize, as Pillow computes them.
+
+    The kernel is stretched by the scale when shrinking (anti-aliasing); the weights of each
+    output sample are normalised to sum to 1, in tap order. Taps whose weights are all zero
+    are dropped.
+    """
+    kernel, support = _KERNELS[resample]
+    scale = in_size / out_size
+    stretch = max(scale, 1.0)
+    support *= stretch
+    centres = (np.arange(out_size) + 0.5) * scale
+    first = np.maximum(np.floor(centres - support + 0.5), 0.0)
+    stop = np.minimum(np.floor(centres + support + 0.5), in_size)
+    index = first[None, :] + np.arange(2 * math.ceil(support) + 1)[:, None]
+    weight = kernel((index - centres + 0.5) / stretch) * (index < stop)
+    total = np.zeros(out_size)
+    for row in weight:
+        total += row
+    weight /= total
+    used = np.any(weight != 0.0, axis=1)
+    index = np.minimum(index[used], in_size - 1).astype(np.intp)
+    return index, weight[used].astype(np.float32)
+
+
+def _resize_axis(array: FloatArray, size: int, resample: int, axis: int) -> FloatArray:
+    """Resample ``array`` to ``size`` along ``axis`` (0 or 1): a weighted sum of shifted rows."""
+    if array.shape[axis] == size:
+        return array
+    index, weight = _resample_taps(array.shape[axis], size, resample)
+    weight = weight[:, :, None] if axis == 0 else weight[:, None, :]
+    result = np.take(array, index[0], axis=axis)
+    result *= weight[0]
+    term = np.empty_like(result)  # reused: allocating one per tap costs more than the sums
+    for tap in range(1, len(index)):
+        np.take(array, index[tap], axis=axis, out=term)
+        term *= weight[tap]
+        result += term
+    return result
+
+
 def resize_float(array: FloatArray, width: int, height: int, resample: int) -> FloatArray:
-    """Resize a 2-D float array with Pillow (mode ``"F"``)."""
-    image = Image.fromarray(np.ascontiguousarray(array, dtype=np.float32), "F")
-    return np.asarray(image.resize((width, height), resample), dtype=np.float32)
+    """Resize a 2-D float32 array like Pillow's ``Image.resize`` on mode ``"F"``.
+
+    ``resample`` is ``Image.BICUBIC`` or ``Image.BOX``. Rows first, then columns, each output
+    value a sum of its taps in a fixed order (Pillow's C loop could be compiled into fused
+    multiply-adds on some CPUs).
+    """
+    rows = _resize_axis(np.asarray(array, dtype=np.float32), width, resample, axis=1)
+    return np.ascontiguousarray(_resize_axis(rows, height, resample, axis=0), dtype=np.float32)
 
 
 def value_noise(width: int, height: int, cells: float, rng: np.random.Generator) -> FloatArray:
@@ -347,7 +413,11 @@ def shade(
     diffuse = np.clip((nx * lx + ny * ly + lz) * norm, 0.0, 1.0)
     half = np.asarray([lx, ly, lz + 1.0])
     hx, hy, hz = (np.float32(c) for c in half / dm.norm(half))
-    specular = dm.power(np.clip((nx * hx + ny * hy + hz) * norm, 0.0, 1.0), np.float32(shininess))
+    highlight = np.clip((nx * hx + ny * hy + hz) * norm, 0.0, 1.0)
+    if float(shininess).is_integer():
+        specular = dm.integer_power(highlight, int(shininess))  # a few products: cheap
+    else:
+        specular = dm.power(highlight, np.float32(shininess))
     return diffuse, specular
 
 
