@@ -172,7 +172,8 @@ def train_mame_model(
     if identity["nproc_per_node"] == 1:
         del identity["nproc_per_node"]
     fingerprint = hashlib.sha256(
-        json.dumps([identity, seed, manifest[["image_file", "label", "Subset"]].values.tolist()],
+        json.dumps([identity, seed, manifest[["image_file", "label", "Subset"]].values.tolist(),
+                    _content_digest(images_dir, pd.concat([split["train"], split["val"]]))],
                    default=str).encode()
     ).hexdigest()[:12]
     result = launch(
@@ -242,6 +243,16 @@ def log_trained_model(
                   "best_epoch": state["best_epoch"]},
     )
     mlflow.set_tag("artrec.model", f"artrec-mame-{name}")
+
+
+def _content_digest(images_dir: Path, frame: pd.DataFrame) -> str:
+    """SHA-256 over the bytes of the images a run learns from: regenerated or re-preprocessed
+    images under the same file names must not resume a checkpoint trained on the old pixels."""
+    digest = hashlib.sha256()
+    for relative in sorted(frame["path"]):
+        digest.update(relative.encode())
+        digest.update((Path(images_dir) / relative).read_bytes())
+    return digest.hexdigest()
 
 
 def load_trained_model(state: dict[str, Any]) -> torch.nn.Module:
