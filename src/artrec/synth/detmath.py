@@ -131,7 +131,7 @@ _CHUNK = 16384
 
 
 def _result_dtype(*args: ArrayLike) -> np.dtype:
-    """float32 when every floating argument is float32 (Python floats do not count), else float64."""
+    """float32 if every floating argument is float32 (Python floats do not count), else float64."""
     arrays = [a if np.isscalar(a) or hasattr(a, "dtype") else np.asarray(a) for a in args]
     return np.dtype(np.float32) if np.result_type(*arrays) == np.float32 else np.dtype(np.float64)
 

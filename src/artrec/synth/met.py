@@ -25,8 +25,6 @@ import copy
 import functools
 import math
 import os
-import shutil
-import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -35,7 +33,8 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from artrec.synth import detmath as dm
-from artrec.utils.atomic import atomic_write_json
+from artrec.synth.files import jpeg_bytes, remove_stale_images
+from artrec.utils.atomic import atomic_write_bytes, atomic_write_json
 
 Artwork = dict[str, Any]
 Colour = tuple[int, int, int]
@@ -1075,11 +1074,6 @@ def _queries_per_class(rng: np.random.Generator, n_queries: int) -> list[int]:
     return sizes
 
 
-def _save_jpeg(img: Image.Image, path: Path, quality: int) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    img.convert("RGB").save(path, "JPEG", quality=quality)
-
-
 def _check_counts(counts: dict[str, int], max_side: int) -> None:
     for name, value in counts.items():
         if not isinstance(value, int | np.integer) or isinstance(value, bool) or value < 0:
@@ -1090,24 +1084,25 @@ def _check_counts(counts: dict[str, int], max_side: int) -> None:
         raise ValueError(f"max_side must be at least 32 px, got {max_side}")
 
 
-def _prepare_out_dir(out_dir: Path) -> None:
-    """Refuse to replace a folder that is not an earlier generated dataset."""
-    if out_dir.exists() and any(out_dir.iterdir()) and not (out_dir / "MET_database.json").exists():
+DATASET_FILES = ("MET_database.json", "mini_MET_database.json", "valset.json", "testset.json")
+
+
+def _check_out_dir(out_dir: Path) -> None:
+    """Refuse to write into a folder holding anything a generated dataset does not.
+
+    An empty folder, an earlier dataset or one a crashed run left half-written is fine.
+    """
+    allowed = {"images", *DATASET_FILES}
+    foreign = (
+        sorted(p.name for p in out_dir.iterdir() if p.name not in allowed)
+        if out_dir.is_dir()
+        else []
+    )
+    if foreign or (out_dir.exists() and not out_dir.is_dir()):
         raise FileExistsError(
-            f"{out_dir} exists, is not empty and holds no MET_database.json; "
-            "refusing to replace it with a synthetic Met dataset"
+            f"{out_dir} holds files of no synthetic Met dataset ({', '.join(foreign[:5])}); "
+            "refusing to write a synthetic Met dataset into it"
         )
-
-
-def _swap_in(stage: Path, out_dir: Path) -> None:
-    """Replace ``out_dir`` by the finished ``stage`` folder with renames only."""
-    old = None
-    if out_dir.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
-        os.replace(out_dir, old / "previous")
-    os.replace(stage, out_dir)
-    if old is not None:
-        shutil.rmtree(old)
 
 
 def _draw_job(job: tuple, images: Path, max_side: int, quality: int) -> None:
@@ -1118,7 +1113,8 @@ def _draw_job(job: tuple, images: Path, max_side: int, quality: int) -> None:
     kind, key, art, view, n_views, path = job
     rng = np.random.default_rng(key)
     if kind == "exhibit":
-        _save_jpeg(exhibit_image(art, view, n_views, rng, max_side), images / path, quality)
+        image = exhibit_image(art, view, n_views, rng, max_side)
+        atomic_write_bytes(images / path, jpeg_bytes(image.convert("RGB"), quality))
         return
     if kind == "visitor":
         image = visitor_photo(art, rng, max_side)
@@ -1126,7 +1122,8 @@ def _draw_job(job: tuple, images: Path, max_side: int, quality: int) -> None:
         image = other_art_photo(sample_artwork(rng), rng, max_side)
     else:
         image = non_art_photo(rng, max_side)
-    _save_jpeg(image, images / path, int(rng.integers(55, 92)))
+    quality = int(rng.integers(55, 92))
+    atomic_write_bytes(images / path, jpeg_bytes(image.convert("RGB"), quality))
 
 
 def generate_met_dataset(
@@ -1154,9 +1151,9 @@ def generate_met_dataset(
     ``single_view_share`` is the share of exhibits with one image (paper: 60.8%).
     ``jpeg_quality`` applies to the exhibit images; queries get a random quality in [55, 91],
     as phone photos do. Every image is at most ``max_side`` pixels on its longer side.
-    The dataset is built in a hidden sibling folder and renamed into place when complete; an
-    existing ``out_dir`` is replaced only if it is empty or an earlier generated dataset.
-    Deterministic for a given seed and arguments.
+    Files are written in place, each atomically, the JSON files last; images an earlier run
+    left that this one does not write are deleted. ``out_dir`` must hold nothing but such a
+    dataset (or be empty). Deterministic for a given seed and arguments.
     """
     counts = {
         "n_exhibits": n_exhibits,
@@ -1181,8 +1178,7 @@ def generate_met_dataset(
             f"share classes) but there are only {n_exhibits} exhibits"
         )
     out_dir = Path(out_dir)
-    _prepare_out_dir(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    _check_out_dir(out_dir)
 
     met_ids = np.sort(layout.choice(np.arange(1, 900_000), size=n_exhibits, replace=False))
     views = _views_per_exhibit(layout, n_exhibits, single_view_share)
@@ -1204,73 +1200,64 @@ def generate_met_dataset(
                 used_names.add(name)
                 return name
 
-    stage = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
-    try:
-        images = stage / "images"
-        # Images are described here as jobs, each with its own seed, and drawn on all cores.
-        jobs: list[tuple] = []
-        database: list[dict[str, Any]] = []
-        for i, met_id in enumerate(met_ids.tolist()):
-            for view in range(int(views[i])):
-                path = f"{EXHIBIT_DIR}/{met_id}/{view}.jpg"
-                jobs.append(("exhibit", [seed, 3, i, view], arts[i], view, int(views[i]), path))
-                database.append({"id": met_id, "path": path})
+    images = out_dir / "images"
+    # Images are described here as jobs, each with its own seed, and drawn on all cores.
+    jobs: list[tuple] = []
+    database: list[dict[str, Any]] = []
+    for i, met_id in enumerate(met_ids.tolist()):
+        for view in range(int(views[i])):
+            path = f"{EXHIBIT_DIR}/{met_id}/{view}.jpg"
+            jobs.append(("exhibit", [seed, 3, i, view], arts[i], view, int(views[i]), path))
+            database.append({"id": met_id, "path": path})
 
-        splits: dict[str, list[dict[str, Any]]] = {}
-        summary_splits: dict[str, dict[str, int]] = {}
-        for split_code, (split, classes, sizes, n_other, n_non_art) in enumerate(
-            [
-                ("val", val_classes, val_sizes, n_val_other_art, n_val_non_art),
-                ("test", test_classes, test_sizes, n_test_other_art, n_test_non_art),
-            ]
-        ):
-            entries: list[dict[str, Any]] = []
-            names = np.random.default_rng([seed, 4, split_code])
-            exhibit_of_query = [
-                int(c) for c, k in zip(classes, sizes, strict=True) for _ in range(k)
-            ]
-            for j, i in enumerate(exhibit_of_query):
-                path = fresh_name(names, MET_QUERY_DIR)
-                jobs.append(("visitor", [seed, 5, split_code, j], arts[i], 0, 0, path))
-                entries.append({"path": path, "MET_id": int(met_ids[i])})
-            for j in range(n_other):
-                path = fresh_name(names, OTHER_ART_DIR)
-                jobs.append(("other_art", [seed, 6, split_code, j], None, 0, 0, path))
-                entries.append({"path": path})
-            for j in range(n_non_art):
-                path = fresh_name(names, NON_ART_DIR)
-                jobs.append(("non_art", [seed, 7, split_code, j], None, 0, 0, path))
-                entries.append({"path": path})
-            shuffle = names.permutation(len(entries))
-            splits[split] = [entries[k] for k in shuffle]
-            summary_splits[split] = {
-                "met": len(exhibit_of_query),
-                "other_art": n_other,
-                "non_art": n_non_art,
-                "classes": len(sizes),
-            }
-
-        draw = functools.partial(_draw_job, images=images, max_side=max_side, quality=jpeg_quality)
-        with ProcessPoolExecutor(max_workers=min(os.cpu_count() or 1, 8)) as pool:
-            for _ in pool.map(draw, jobs, chunksize=8):
-                pass
-
-        query_ids = {int(met_ids[i]) for i in np.concatenate([val_classes, test_classes])}
-        keep_extra = layout.random(len(database)) < mini_extra_fraction
-        mini = [
-            e
-            for e, extra in zip(database, keep_extra, strict=True)
-            if e["id"] in query_ids or extra
+    splits: dict[str, list[dict[str, Any]]] = {}
+    summary_splits: dict[str, dict[str, int]] = {}
+    for split_code, (split, classes, sizes, n_other, n_non_art) in enumerate(
+        [
+            ("val", val_classes, val_sizes, n_val_other_art, n_val_non_art),
+            ("test", test_classes, test_sizes, n_test_other_art, n_test_non_art),
         ]
+    ):
+        entries: list[dict[str, Any]] = []
+        names = np.random.default_rng([seed, 4, split_code])
+        exhibit_of_query = [int(c) for c, k in zip(classes, sizes, strict=True) for _ in range(k)]
+        for j, i in enumerate(exhibit_of_query):
+            path = fresh_name(names, MET_QUERY_DIR)
+            jobs.append(("visitor", [seed, 5, split_code, j], arts[i], 0, 0, path))
+            entries.append({"path": path, "MET_id": int(met_ids[i])})
+        for j in range(n_other):
+            path = fresh_name(names, OTHER_ART_DIR)
+            jobs.append(("other_art", [seed, 6, split_code, j], None, 0, 0, path))
+            entries.append({"path": path})
+        for j in range(n_non_art):
+            path = fresh_name(names, NON_ART_DIR)
+            jobs.append(("non_art", [seed, 7, split_code, j], None, 0, 0, path))
+            entries.append({"path": path})
+        shuffle = names.permutation(len(entries))
+        splits[split] = [entries[k] for k in shuffle]
+        summary_splits[split] = {
+            "met": len(exhibit_of_query),
+            "other_art": n_other,
+            "non_art": n_non_art,
+            "classes": len(sizes),
+        }
 
-        atomic_write_json(stage / "MET_database.json", database)
-        atomic_write_json(stage / "mini_MET_database.json", mini)
-        atomic_write_json(stage / "valset.json", splits["val"])
-        atomic_write_json(stage / "testset.json", splits["test"])
-        _swap_in(stage, out_dir)
-    except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
-        raise
+    draw = functools.partial(_draw_job, images=images, max_side=max_side, quality=jpeg_quality)
+    with ProcessPoolExecutor(max_workers=min(os.cpu_count() or 1, 8)) as pool:
+        for _ in pool.map(draw, jobs, chunksize=8):
+            pass
+
+    query_ids = {int(met_ids[i]) for i in np.concatenate([val_classes, test_classes])}
+    keep_extra = layout.random(len(database)) < mini_extra_fraction
+    mini = [
+        e for e, extra in zip(database, keep_extra, strict=True) if e["id"] in query_ids or extra
+    ]
+
+    remove_stale_images(images, [images / job[-1] for job in jobs])
+    atomic_write_json(out_dir / "MET_database.json", database)
+    atomic_write_json(out_dir / "mini_MET_database.json", mini)
+    atomic_write_json(out_dir / "valset.json", splits["val"])
+    atomic_write_json(out_dir / "testset.json", splits["test"])
 
     families = [a["family"] for a in arts]
     return {
