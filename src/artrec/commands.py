@@ -77,7 +77,7 @@ def _cmd_synth(args: argparse.Namespace) -> int:
 
         spec = synth.get("mame", {})
         generate_museum_records(
-            out, seed=seed, **_pick(spec, "classes", "images_per_class", "scale")
+            out, seed=seed, **_pick(spec, "classes", "images_per_class", "scale", "fine_cycles")
         )
     elif args.dataset == "mame":
         from artrec.synth.mame import write_mame_dataset
@@ -85,7 +85,7 @@ def _cmd_synth(args: argparse.Namespace) -> int:
         spec = synth.get("mame", {})
         split = params.get("curate", {}).get("mame", {}).get("split")
         extra = {"split_sizes": dict(split)} if split else {}
-        write_mame_dataset(out, seed=seed, **_pick(spec, "classes", "scale"), **extra)
+        write_mame_dataset(out, seed=seed, **_pick(spec, "classes", "scale", "fine_cycles"), **extra)
     else:
         from artrec.synth.met import generate_met_dataset
 
