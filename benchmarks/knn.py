@@ -78,6 +78,7 @@ DEPARTMENT_WEIGHT = 2.0
 MET_TARGET_SECONDS = 60.0
 MET_TARGET_BYTES = 2 * 2**30
 TEN_M_TARGET_BYTES = 24 * 2**30
+CLUSTERS_10M = 20_000
 
 
 def make_data(n_database: int, n_queries: int, dim: int, met_fraction: float, seed: int):
@@ -464,6 +465,12 @@ def recall_at(approximate: np.ndarray, exact: np.ndarray, k: int) -> float:
     return float(hits.mean() / k)
 
 
+def nearest_found_within(approximate: np.ndarray, exact: np.ndarray, k: int) -> float:
+    """FAISS's 1-recall@k: share of queries whose exact nearest neighbour is in the
+    approximate top k."""
+    return float((approximate[:, :k] == exact[:, :1]).any(axis=1).mean())
+
+
 def _gib(n_bytes: float) -> str:
     return f"{n_bytes / 2**30:.2f} GiB"
 
@@ -551,8 +558,8 @@ def met_scale(args) -> bool:
 def clustered_chunks(n: int, dim: int, seed: int, rows: int = 1 << 20):
     """Unit vectors around 20,000 unit cluster centres (about 500 per centre at 10^7), made
     block by block from per-block seeds, so any block can be made alone."""
-    centres = _unit(np.random.default_rng(seed).standard_normal((20_000, dim), np.float32))
-    noise = 0.6 / math.sqrt(dim)  # within-cluster cosine ~0.75: neighbourhoods with structure
+    centres = _unit(np.random.default_rng(seed).standard_normal((CLUSTERS_10M, dim), np.float32))
+    noise = 0.6 / math.sqrt(dim)  # two members of a cluster: cosine ~0.74; others ~0 +- 0.09
     for block, start in enumerate(range(0, n, rows)):
         rng = np.random.default_rng((seed, block))
         count = min(rows, n - start)
@@ -638,9 +645,20 @@ def ten_million(args) -> bool:
     )
     print(
         f"  search {exact['search'] / approx['search']:.0f}x faster than the naive exact search "
-        f"({exact['search'] / total:.1f}x including the build); recall@1 "
-        f"{recall_at(approx['indices'], exact['indices'], 1):.3f}, recall@10 "
+        f"({exact['search'] / total:.1f}x including the build)"
+    )
+    found = [nearest_found_within(approx["indices"], exact["indices"], kk) for kk in (1, 10)]
+    members = n_db // CLUSTERS_10M
+    print(
+        f"  exact nearest neighbour found at rank 1: {found[0]:.3f}, in the top 10: "
+        f"{found[1]:.3f}; share of the exact top 10 found (recall@10): "
         f"{recall_at(approx['indices'], exact['indices'], 10):.3f}"
+        + (
+            f" (low by construction: the top 10 are 10 of the ~{members:,} members of the "
+            "query's cluster, at nearly equal similarity)"
+            if members > 10 * k
+            else ""
+        )
     )
     peak = max(approx["peak_rss"], exact["peak_rss"])
     passed = peak < TEN_M_TARGET_BYTES
@@ -690,8 +708,8 @@ def main(argv: list[str] | None = None) -> int:
     scale.add_argument("--pq-m", type=int, default=None, help="PQ codes per vector (D / 8)")
     scale.add_argument("--train-size", type=int, default=None, help="IVF training rows")
     scale.add_argument("--nlist-10m", type=int, default=1024)
-    scale.add_argument("--nprobe-10m", type=int, default=16)
-    scale.add_argument("--pq-m-10m", type=int, default=None)
+    scale.add_argument("--nprobe-10m", type=int, default=32)
+    scale.add_argument("--pq-m-10m", type=int, default=32)
     scale.add_argument("--queries-10m", type=int, default=2_000)
     args = parser.parse_args(argv)
     if args.threads:

@@ -160,10 +160,11 @@ class IndexSpec:
     - ``type``: ``flat`` (exact), ``ivf_flat`` or ``ivf_pq`` (approximate: the database is split
       into ``nlist`` k-means cells and a query scans only the ``nprobe`` nearest cells; IVF-PQ
       also stores each vector as ``pq_m`` codes of ``pq_nbits`` bits instead of D floats).
-    - ``pq_m``: None gives D / 8 codes (64 bytes per 512-D vector): with fewer than 8 dimensions
-      per code, FAISS's k-means takes a slow path and training takes minutes instead of seconds.
     - ``nlist``: None picks about 4 sqrt(N) (FAISS's rule of thumb) as a power of two, capped so
       that every cell gets 39 training points.
+    - ``pq_m``: None gives D / 8 codes (64 bytes per 512-D vector); with fewer than 8
+      dimensions per code FAISS's k-means takes a slower path and training takes several times
+      as long.
     - ``train_size``: rows sampled to train the cells and the PQ codebooks; None: 64 per
       centroid (FAISS's k-means wants 39 to 256). Each PQ codebook uses at most 64 x 256.
     - ``gpu``: ``"auto"`` shards the index over every visible GPU when the FAISS build has GPU
