@@ -5,7 +5,7 @@ from artrec.pipelines.report.sections_claims import claims_table
 
 
 def _predictions(true: np.ndarray, hit: np.ndarray) -> pd.DataFrame:
-    names = np.array(["Etching", "Bronze", "Gold"])
+    names = np.array(["Etching", "Engraving", "Gold"])
     predicted = np.where(hit, true, (true + 1) % 3)
     return pd.DataFrame(
         {
@@ -40,6 +40,7 @@ def test_claims_table_decides_mame_and_marks_missing_systems_not_run():
     assert claims["mame_hrvs_beats_lrfs_vgg11"]["verdict"] == "HOLDS"
     assert claims["mame_hrvs_beats_lrfs_resnet18"]["verdict"] == "DOES NOT HOLD"
     assert claims["mame_hrvs_beats_lrfs_vgg11"]["test_items"] == 600
+    assert "fine-cue classes (Engraving, Etching)" in claims["mame_hrvs_beats_lrfs_vgg11"]["note"]
     assert claims["met_pcaw_ms_best_gap"]["b"] == 30.0  # row 3 is the best of rows 1-3
     assert claims["met_pcaw_ms_best_gap"]["verdict"] == "HOLDS"
     assert claims["tate_resnet18_beats_simple_cnn"]["verdict"] == "NOT RUN"
