@@ -253,6 +253,34 @@ def test_killed_training_resumes_to_the_same_result(tiny_project, tmp_path):
     assert history["epoch"].tolist() == [1, 2]
 
 
+def test_two_process_training_stage_completes_and_resumes(tiny_project, tmp_path):
+    """The real training stage on 2 gloo processes (DDP): killed after epoch 1, then resumed from
+    its rank-0 checkpoint to the end. (Equality with an uninterrupted 2-process run is checked at
+    library level in tests/training/test_distributed.py.)"""
+    import shutil
+
+    import pandas as pd
+
+    project = tmp_path / "artrec"
+    shutil.copytree(tiny_project, project, symlinks=True)
+    settings = "train.mame.checkpoint_dir=data/06_models/ddp_test,train.mame.nproc_per_node=2"
+    killed = subprocess.run(
+        ["kedro", "run", "--pipeline", "train_resnet18_lrfs", "--params",
+         f"{settings},train.mame.stop_after_epoch=1"],
+        cwd=project, env=tool_env(), capture_output=True, text=True, timeout=600,
+    )
+    assert killed.returncode != 0
+    assert "stopped after epoch 1" in killed.stdout + killed.stderr
+    (run_dir,) = (project / "data/06_models/ddp_test").iterdir()
+    assert (run_dir / "checkpoint.pt").is_file()
+
+    run(["kedro", "run", "--pipeline", "train_resnet18_lrfs", "--params", settings], project)
+    history = pd.read_csv(project / "data/08_reporting/mame_resnet18_lrfs_history.csv")
+    assert history["epoch"].tolist() == [1, 2]
+    metrics = json.loads((project / "data/08_reporting/mame_resnet18_lrfs_metrics.json").read_text())
+    assert 0.0 <= metrics["test_mean_class_acc"] <= 1.0
+
+
 # ---------------------------------------------------------------------------------------------
 # MLflow run identity, models, `artrec predict`, and what a person sees in a browser.
 # ---------------------------------------------------------------------------------------------
