@@ -43,8 +43,16 @@ def _requested_modules() -> list[str]:
 
 def register_pipelines() -> dict[str, Pipeline]:
     names = _requested_modules()
+    # Each stage's nodes live in the namespace of its folder (ingest, curate, train, ...), so
+    # kedro-viz collapses the graph into the stages and `kedro run --namespaces train` selects
+    # one. Dataset names stay as in the catalog (no prefix): the DVC stages and the catalog
+    # entries keep their names.
     base = {
-        name: importlib.import_module(f"artrec.pipelines.{name}.pipeline").create_pipeline()
+        name: Pipeline(
+            importlib.import_module(f"artrec.pipelines.{name}.pipeline").create_pipeline(),
+            namespace=name,
+            prefix_datasets_with_namespace=False,
+        )
         for name in names
     }
     pipelines = dict(base)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -407,4 +408,11 @@ def test_kedro_viz_shows_the_pipeline(tiny_project, tmp_path):
         (tmp_path / "kedro_viz.html").write_text(dom)
         screenshot(base, tmp_path / "kedro_viz.png")
     assert "pipeline-node" in dom, "kedro-viz drew the graph"
+    # The default view collapses into one box per stage (the pipelines' namespaces): a person
+    # sees the stage names, not the 31 nodes inside them.
+    text = re.sub(r"\s+", " ", dom.lower())
+    for stage in ("ingest", "curate", "preprocess", "train", "evaluate", "embed", "pcaw", "knn",
+                  "report"):
+        assert re.search(rf">\s*{stage}\s*<", text), f"no {stage} box in kedro-viz"
+    assert "pipeline-node--task" not in dom, "stages should be collapsed by default"
     print(f"browser screenshots: {tmp_path}")
