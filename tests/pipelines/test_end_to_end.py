@@ -416,3 +416,40 @@ def test_kedro_viz_shows_the_pipeline(tiny_project, tmp_path):
         assert re.search(rf">\s*{stage}\s*<", text), f"no {stage} box in kedro-viz"
     assert "pipeline-node--task" not in dom, "stages should be collapsed by default"
     print(f"browser screenshots: {tmp_path}")
+def test_predict_with_the_registered_model_and_served_model(tiny_project):
+    import urllib.request
+
+    from tests.pipelines.browser import free_port, serving
+
+    uri = "models:/artrec-mame-resnet18_hrvs/1"
+    env = {"MLFLOW_TRACKING_URI": f"sqlite:///{tiny_project / 'mlflow.db'}"}
+    image = _synthetic_jpeg(tiny_project)
+    result = run(["artrec", "predict", "--no-met", "--model", uri, str(image)], tiny_project,
+                 timeout=300, **env)
+    assert 2 <= len(json.loads(result.stdout)["mame"]) <= 5
+    import mlflow
+
+    mlflow.set_tracking_uri(env["MLFLOW_TRACKING_URI"])
+    example = mlflow.models.Model.load(uri).load_input_example(
+        mlflow.artifacts.download_artifacts(uri))
+    port = free_port()
+    cmd = ["mlflow", "models", "serve", "-m", uri, "--env-manager", "local",
+           "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+    # The serve command resolves models:/ through the tracking store named in its environment.
+    with serving(cmd, tiny_project, port, timeout=180, **env) as base:
+        body = json.dumps({"inputs": example.tolist()}).encode()
+        request = urllib.request.Request(f"{base}/invocations", data=body,
+                                         headers={"Content-Type": "application/json"})
+        deadline = time.time() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(request, timeout=30) as response:
+                    predictions = json.loads(response.read())["predictions"]
+                break
+            except OSError:
+                if time.time() > deadline:
+                    raise
+                time.sleep(1)
+    assert len(predictions) == 1 and len(predictions[0]) > 1
+
+

@@ -27,7 +27,8 @@ def synthetic_fine_cue_note(synth: dict[str, Any], preprocess: dict[str, Any]) -
         f"{cycles:g} times along each image's shorter side, a period of {hr:.1f} px at the HR&VS "
         f"size ({versions['hrvs']['size']} px) and {lr:.1f} px at the LR&FS size "
         f"({versions['lrfs']['size']} px), so they alias away in the LR&FS input. Classes that "
-        "differ only in fine cues (Engraving / Etching, Woven fabric / Silk and metal thread) "
+        "differ only in fine cues (Engraving / Etching and their hand-coloured versions, Woven "
+        "fabric / Silk and metal thread, Iron / Steel) "
         "can only be told apart at high resolution; the HR&VS advantage measured here is built "
         "into the data and tests whether the pipeline finds it, not the paper's claim itself."
     )
