@@ -22,7 +22,10 @@ def assemble_report(params: dict[str, Any], *sections: Section) -> tuple[str, st
         "Run", provenance_table(params["profile"], sources, git_revision())
     )
     head.table("MLflow runs behind this report (newest per pipeline)", runs)
-    all_sections = [head, *sections]
+    # The claims table opens the report: it is the run's verdict on each paper's findings.
+    claims = [section for section in sections if section.title.startswith("Claims")]
+    others = [section for section in sections if not section.title.startswith("Claims")]
+    all_sections = [*claims, head, *others]
     return render_html(report["title"], all_sections), render_markdown(
         report["title"], all_sections
     )
