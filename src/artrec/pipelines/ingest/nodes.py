@@ -19,10 +19,12 @@ from artrec.synth.mame import generate_museum_records
 from artrec.synth.met import generate_met_dataset
 
 
-def ingest_mame(data: dict[str, Any], synth: dict[str, Any], seed: int) -> FolderWriter:
-    source = str(data["mame"]["source"])
+def ingest_mame(
+    dataset: dict[str, Any], downloads_dir: str, spec: dict[str, Any], seed: int
+) -> FolderWriter:
+    """``dataset``: ``data.mame`` (its source); ``spec``: ``synth.mame`` (the synthetic sizes)."""
+    source = str(dataset["source"])
     if source == "synthetic":
-        spec = synth["mame"]
         return functools.partial(
             _generate_mame,
             classes=list(spec["classes"]),
@@ -35,19 +37,22 @@ def ingest_mame(data: dict[str, Any], synth: dict[str, Any], seed: int) -> Folde
         _fetch,
         source=source,
         files=MAME_OFFICIAL_FILES,
-        downloads=Path(data["downloads_dir"]) / "mame",
+        downloads=Path(downloads_dir) / "mame",
     )
 
 
-def ingest_met(data: dict[str, Any], synth: dict[str, Any], seed: int) -> FolderWriter:
-    source = str(data["met"]["source"])
+def ingest_met(
+    dataset: dict[str, Any], downloads_dir: str, spec: dict[str, Any], seed: int
+) -> FolderWriter:
+    """``dataset``: ``data.met`` (its source); ``spec``: ``synth.met`` (the synthetic sizes)."""
+    source = str(dataset["source"])
     if source == "synthetic":
-        return functools.partial(_generate_met, spec=dict(synth["met"]), seed=seed)
+        return functools.partial(_generate_met, spec=dict(spec), seed=seed)
     return functools.partial(
         _fetch,
         source=source,
         files=MET_OFFICIAL_FILES,
-        downloads=Path(data["downloads_dir"]) / "met",
+        downloads=Path(downloads_dir) / "met",
     )
 
 
