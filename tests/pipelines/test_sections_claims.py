@@ -34,7 +34,7 @@ def test_claims_table_decides_mame_and_marks_missing_systems_not_run():
     summary, section = claims_table(
         _predictions(true, weak), _predictions(true, strong),  # VGG11: HR&VS much better
         _predictions(true, strong), _predictions(true, weak),  # ResNet18: LR&FS much better
-        _knn_metrics(), {"bootstrap_resamples": 500}, 0,
+        _knn_metrics(), {"bootstrap_resamples": 500}, 0, {"mame": {"source": "synthetic"}},
     )
     claims = summary["claims"]
     assert claims["mame_hrvs_beats_lrfs_vgg11"]["verdict"] == "HOLDS"
@@ -45,5 +45,6 @@ def test_claims_table_decides_mame_and_marks_missing_systems_not_run():
     assert claims["met_pcaw_ms_best_gap"]["verdict"] == "HOLDS"
     assert claims["tate_resnet18_beats_simple_cnn"]["verdict"] == "NOT RUN"
     assert sum(summary["counts"].values()) == len(claims)
-    shown = section.blocks[1].frame
+    assert "SYNTHETIC DATA (mame)" in section.blocks[1].text
+    shown = section.blocks[2].frame
     assert list(shown["verdict"][:2]) == ["HOLDS", "DOES NOT HOLD"]
