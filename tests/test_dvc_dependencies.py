@@ -4,7 +4,9 @@ whenever something it depends on changed.
 For each stage of `dvc.yaml` (`kedro run --pipeline NAME`) the test derives, from the pipeline
 itself: the project modules its nodes import (transitively), the files and folders its catalog
 inputs load, and the parameters its nodes take. Each must be covered by one of the stage's deps
-(the path itself or a folder above it) or params (the key itself or a key above it).
+(the path itself or a folder above it) or params (the key itself or a key above it). Parameters
+are tracked as resolved values (the profile applied, `data/params_resolved.yaml` written by the
+`resolve_params` stage), never as params.yaml's raw keys, which a profile overlay can override.
 """
 
 from __future__ import annotations
@@ -110,13 +112,26 @@ def _stages() -> list:
         return list(repo.index.stages)
 
 
-STAGES = _stages()
+RESOLVED_PARAMS = "data/params_resolved.yaml"
+ALL_STAGES = _stages()
+# Every stage but resolve_params runs a Kedro pipeline.
+STAGES = [s for s in ALL_STAGES if s.cmd.startswith("kedro run")]
+
+
+def _is_runtime(key: str) -> bool:
+    # Values under a `runtime` block say where and how a stage runs (device, workers, the
+    # checkpoint folder), not what it computes: not tracked, so moving to a GPU reruns nothing.
+    return "runtime" in key.split(".")
 
 
 def _stage_deps(stage) -> tuple[list[str], list[str]]:
     files, params = [], []
     for dep in stage.deps:
         if dep.__class__.__name__ == "ParamsDependency":
+            assert os.path.normpath(dep.def_path) == RESOLVED_PARAMS, (
+                f"{stage.addressing} tracks params in {dep.def_path}; list them under "
+                f"{RESOLVED_PARAMS} (params.yaml's raw values ignore the profile)"
+            )
             params.extend(dep.params)
         else:
             files.append(os.path.normpath(dep.def_path))
@@ -150,6 +165,8 @@ def test_stage_lists_the_data_and_parameters_its_nodes_read(stage):
             continue  # the whole tree: only the report reads it, for its provenance table
         if name.startswith("params:"):
             key = name.removeprefix("params:")
+            if _is_runtime(key):
+                continue
             if not any(key == p or key.startswith(p + ".") for p in params):
                 missing_params.append(key)
             continue
@@ -159,3 +176,29 @@ def test_stage_lists_the_data_and_parameters_its_nodes_read(stage):
             missing_data.append(str(location))
     assert not missing_data, f"{stage.addressing} reads data dvc.yaml does not list: {missing_data}"
     assert not missing_params, f"{stage.addressing} reads params it does not list: {missing_params}"
+
+
+def test_resolve_params_is_the_only_stage_reading_params_yaml():
+    (resolve,) = [s for s in ALL_STAGES if s.addressing == "resolve_params"]
+    assert resolve.cmd == f"artrec params --out {RESOLVED_PARAMS}"
+    assert [os.path.normpath(o.def_path) for o in resolve.outs] == [RESOLVED_PARAMS]
+    for stage in STAGES:
+        _stage_deps(stage)  # asserts that its params, if any, are resolved values
+
+
+@pytest.mark.parametrize("profile", ["default", "tiny", "paper"])
+def test_every_tracked_key_exists_in_the_resolved_params(profile):
+    # A misspelt key would fail `dvc repro` with a missing-parameter error far from its cause.
+    from artrec.config import load_params
+
+    params = load_params(REPO_ROOT, profile=profile)
+    missing = []
+    for stage in STAGES:
+        for key in _stage_deps(stage)[1]:
+            node = params
+            for part in key.split("."):
+                if not isinstance(node, dict) or part not in node:
+                    missing.append(f"{stage.addressing}: {key}")
+                    break
+                node = node[part]
+    assert not missing, missing

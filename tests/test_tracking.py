@@ -14,14 +14,7 @@ from artrec.tracking import (
     run_tags,
     variant_of,
     variant_params,
-    variant_train_params,
 )
-
-TRAIN = {
-    "epochs": 2,
-    "lr": {"vgg11": {"lrfs": 1e-4, "hrvs": 2e-4}, "resnet18": {"hrvs": 3e-4, "hrvs_bucketed": 4e-4}},
-    "inputs": {"lrfs": {"batch_size": 8}, "hrvs": {"batch_size": 1}, "hrvs_bucketed": {"batch_size": 8}},
-}
 
 
 def test_variant_identity():
@@ -33,17 +26,6 @@ def test_variant_identity():
     assert variant_params("vgg11_lrfs")["method"] == "paper"
     with pytest.raises(ValueError):
         variant_params("knn")
-
-
-def test_variant_train_params_keeps_only_what_the_variant_reads():
-    trimmed = variant_train_params(TRAIN, "vgg11_hrvs")
-    assert trimmed["lr"] == {"vgg11": {"hrvs": 2e-4}}
-    assert trimmed["inputs"] == {"hrvs": {"batch_size": 1}}
-    assert trimmed["epochs"] == 2
-    bucketed = variant_train_params(TRAIN, "resnet18_hrvs_bucketed")
-    assert bucketed["lr"] == {"resnet18": {"hrvs": 3e-4, "hrvs_bucketed": 4e-4}}
-    assert bucketed["inputs"] == {"hrvs_bucketed": {"batch_size": 8}}
-    assert TRAIN["lr"]["vgg11"] == {"lrfs": 1e-4, "hrvs": 2e-4}  # input left untouched
 
 
 def test_run_tags(tmp_path, monkeypatch):

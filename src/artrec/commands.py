@@ -1,6 +1,7 @@
 """The ``artrec`` command: user-facing tools beside the DVC/Kedro pipeline.
 
-    artrec params [--profile P] [--params K=V,...]  print the resolved (and validated) parameters
+    artrec params [--profile P] [--params K=V,...] [--out FILE]
+                                                     print (or write) the resolved, validated parameters
     artrec synth mame-raw OUT [--profile P]         raw museum records (input of curation)
     artrec synth mame OUT [--profile P]             a ready MAMe-format dataset
     artrec synth met OUT [--profile P]              a Met-format dataset
@@ -32,6 +33,10 @@ from artrec.errors import BadInputError, find_artrec_error, one_line_message
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILURE = 1
+RESOLVED_HEADER = (
+    "# Written by the resolve_params stage (`artrec params --out`) from params.yaml with its\n"
+    "# profile applied. Do not edit: edit params.yaml. DVC stages track their values here.\n"
+)
 
 
 def _params(profile: str | None, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -63,7 +68,16 @@ def _parse_overrides(text: str | None) -> dict[str, Any]:
 
 def _cmd_params(args: argparse.Namespace) -> int:
     params = _params(args.profile, _parse_overrides(args.params))
-    print(yaml.safe_dump(params, sort_keys=False), end="")
+    text = yaml.safe_dump(params, sort_keys=False)
+    if args.out is None:
+        print(text, end="")
+    else:
+        # The resolved_params DVC stage: every other stage tracks the values it reads in this
+        # file, so a profile change reruns only the stages whose values it changes.
+        from artrec.utils.atomic import atomic_write_text
+
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(Path(args.out), RESOLVED_HEADER + text)
     return 0
 
 
@@ -146,6 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument(
         "--params", help="overrides as for kedro run, e.g. train.mame.epochs=2,seed=1"
     )
+    show.add_argument("--out", help="write them to this file instead of printing them")
     show.set_defaults(func=_cmd_params)
 
     synth = commands.add_parser("synth", help="write an embedded synthetic dataset")

@@ -17,13 +17,13 @@ for range (:class:`ParamsSchema`, a pydantic model). Errors are
 
 from __future__ import annotations
 
-import copy
 import difflib
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
+from omegaconf import OmegaConf
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from artrec.errors import BadInputError
@@ -46,14 +46,10 @@ def find_project_root(start: Path | None = None) -> Path:
 
 
 def deep_merge(base: Mapping[str, Any], overlay: Mapping[str, Any]) -> dict[str, Any]:
-    """Return ``base`` with ``overlay`` merged in; nested mappings merge, everything else replaces."""
-    merged = copy.deepcopy(dict(base))
-    for key, value in overlay.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
-            merged[key] = deep_merge(merged[key], value)
-        else:
-            merged[key] = copy.deepcopy(value)
-    return merged
+    """Return ``base`` with ``overlay`` merged in, by OmegaConf (Kedro's configuration library):
+    nested mappings merge, everything else (scalars, lists) replaces."""
+    merged = OmegaConf.merge(OmegaConf.create(dict(base)), OmegaConf.create(dict(overlay)))
+    return OmegaConf.to_container(merged, resolve=False)
 
 
 def resolve_profile(
@@ -341,11 +337,15 @@ class _Inputs(_Section):
     eval_batch_size: PositiveInt | None = None
 
 
+class _TrainRuntime(_Section):
+    num_workers: NonNegativeInt | None = None
+    stop_after_epoch: PositiveInt | None = None
+
+
 class _TrainMame(_Section):
     epochs: PositiveInt | None = None
     width_mult: PositiveFloat | None = None
-    num_workers: NonNegativeInt | None = None
-    stop_after_epoch: PositiveInt | None = None
+    runtime: _TrainRuntime | None = None
     lr: dict[str, dict[str, PositiveFloat]] | None = None
     inputs: dict[str, _Inputs] | None = None
 

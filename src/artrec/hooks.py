@@ -20,7 +20,6 @@ from artrec.tracking import (
     run_tags,
     variant_of,
     variant_params,
-    variant_train_params,
 )
 
 
@@ -66,16 +65,6 @@ class MetricsToMlflowHook:
         if identity:
             mlflow.log_params(identity)
         _log_dvc_inputs(root, pipeline, catalog)
-
-    @hook_impl(tryfirst=True)  # before kedro-mlflow's hook logs the node's parameters
-    def before_node_run(self, node: Any, inputs: dict[str, Any]) -> None:
-        # kedro-mlflow logs every key of a node's ``params:`` inputs. A MAMe variant reads only
-        # its own learning rate and batching from ``train.mame``; the rest (other variants'
-        # values) would be logged as if this run used them. The node gets the same cut-down
-        # mapping, which holds everything it reads, so what is logged is what is used.
-        variant = variant_of(node.tags)
-        if variant is not None and isinstance(inputs.get("params:train.mame"), dict):
-            inputs["params:train.mame"] = variant_train_params(inputs["params:train.mame"], variant)
 
     @hook_impl
     def after_dataset_saved(self, dataset_name: str, data: Any, node: Any) -> None:

@@ -7,7 +7,9 @@ one stage per dataset or variant, so for every tag carried by only part of a pip
 Only the modules behind the pipelines a ``kedro run --pipeline NAME`` asks for are imported (the
 folder is the part of NAME before the first ``_``), the way Kedro's own ``find_pipelines`` loads
 lazily: importing every pipeline would import torch, torchvision and timm for every DVC stage,
-about ten seconds each. Without a requested name (``kedro viz``, a plain ``kedro run``) all load.
+about ten seconds each. A requested name belongs to the longest folder name it starts with
+(``train_met_dnet`` to ``train_met``, ``train_vgg11_lrfs`` to ``train``). Without a requested
+name (``kedro viz``, a plain ``kedro run``) all load.
 """
 
 from __future__ import annotations
@@ -35,10 +37,20 @@ def _requested_modules() -> list[str]:
     requested = getattr(pipelines, "_requested_pipelines", None)
     if not requested or "__default__" in requested:
         return list(PIPELINE_NAMES)
-    modules = {name.split("_", 1)[0] for name in requested}
-    if not modules <= set(PIPELINE_NAMES):
+    modules = {_folder_of(name) for name in requested}
+    if None in modules:
         return list(PIPELINE_NAMES)  # an unknown name: load all so Kedro can say what exists
     return [name for name in PIPELINE_NAMES if name in modules]
+
+
+def _folder_of(requested: str) -> str | None:
+    """The pipeline folder a registered name comes from: the longest folder name it starts with."""
+    matches = [
+        folder
+        for folder in PIPELINE_NAMES
+        if requested == folder or requested.startswith(folder + "_")
+    ]
+    return max(matches, key=len, default=None)
 
 
 def register_pipelines() -> dict[str, Pipeline]:

@@ -92,20 +92,6 @@ def variant_params(variant: str) -> dict[str, str]:
     }
 
 
-def variant_train_params(train: Mapping[str, Any], variant: str) -> dict[str, Any]:
-    """``train.mame`` cut down to what one variant reads (see ``variant_settings``): its own
-    learning rate and batching, not every other variant's."""
-    parts = variant_params(variant)
-    inputs = parts["input"] + ("_bucketed" if parts["method"] == "bucketed" else "")
-    trimmed = dict(train)
-    if isinstance(train.get("lr"), Mapping) and parts["arch"] in train["lr"]:
-        rates = train["lr"][parts["arch"]]
-        trimmed["lr"] = {parts["arch"]: {k: v for k, v in rates.items() if k in (inputs, parts["input"])}}
-    if isinstance(train.get("inputs"), Mapping) and inputs in train["inputs"]:
-        trimmed["inputs"] = {inputs: train["inputs"][inputs]}
-    return trimmed
-
-
 def git_state(root: Path) -> dict[str, str]:
     """``git.commit`` and ``git.dirty`` of the checkout at ``root`` (empty outside git)."""
 

@@ -117,6 +117,38 @@ def test_second_repro_is_a_noop_and_status_clean(tiny_project):
     print(f"second dvc repro: {elapsed:.1f} s")
 
 
+def _changed_stages(project: Path) -> set[str]:
+    status = json.loads(run(["dvc", "status", "--json"], project).stdout or "{}")
+    return set(status)
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        # One variant's learning rate: that variant only (its downstream then follows its model).
+        (("vgg11: {lrfs: 1.0e-3,", "vgg11: {lrfs: 2.0e-3,", 1),
+         {"train_mame@vgg11-lrfs"}),
+        # Where a run executes changes nothing it computes: no stage reruns.
+        (("      device: auto ", "      device: cpu  ", 1),
+         set()),
+    ],
+    ids=["one-vgg11-learning-rate", "runtime-device"],
+)
+def test_a_parameter_edit_reruns_exactly_the_stages_that_read_it(tiny_project, edit, expected):
+    params_file = tiny_project / "params.yaml"
+    original = params_file.read_text()
+    old, new, count = edit
+    assert original.count(old) >= count, old
+    try:
+        params_file.write_text(original.replace(old, new, count))
+        run(["dvc", "repro", "resolve_params"], tiny_project)
+        assert _changed_stages(tiny_project) == expected
+    finally:
+        params_file.write_text(original)
+        run(["dvc", "repro", "resolve_params"], tiny_project)
+    assert _changed_stages(tiny_project) == set()
+
+
 def test_dvc_dag_metrics_and_plots(tiny_project):
     assert "curate_mame" in run(["dvc", "dag"], tiny_project).stdout
     metrics = run(["dvc", "metrics", "show", "--json"], tiny_project).stdout
@@ -231,10 +263,10 @@ def test_killed_training_resumes_to_the_same_result(tiny_project, tmp_path):
 
     project = tmp_path / "artrec"
     shutil.copytree(tiny_project, project, symlinks=True)
-    checkpoints = "train.mame.checkpoint_dir=data/06_models/resume_test"
+    checkpoints = "train.mame.runtime.checkpoint_dir=data/06_models/resume_test"
     killed = subprocess.run(
         ["kedro", "run", "--pipeline", "train_resnet18_lrfs", "--params",
-         f"{checkpoints},train.mame.stop_after_epoch=1"],
+         f"{checkpoints},train.mame.runtime.stop_after_epoch=1"],
         cwd=project, env=tool_env(), capture_output=True, text=True, timeout=600,
     )
     assert killed.returncode != 0
@@ -264,10 +296,10 @@ def test_two_process_training_stage_completes_and_resumes(tiny_project, tmp_path
 
     project = tmp_path / "artrec"
     shutil.copytree(tiny_project, project, symlinks=True)
-    settings = "train.mame.checkpoint_dir=data/06_models/ddp_test,train.mame.nproc_per_node=2"
+    settings = "train.mame.runtime.checkpoint_dir=data/06_models/ddp_test,train.mame.nproc_per_node=2"
     killed = subprocess.run(
         ["kedro", "run", "--pipeline", "train_resnet18_lrfs", "--params",
-         f"{settings},train.mame.stop_after_epoch=1"],
+         f"{settings},train.mame.runtime.stop_after_epoch=1"],
         cwd=project, env=tool_env(), capture_output=True, text=True, timeout=600,
     )
     assert killed.returncode != 0

@@ -140,9 +140,9 @@ def test_the_kedro_config_loader_refuses_bad_runtime_params(project: Path) -> No
         loader["parameters"]
     _message(caught.value, "--params", "did you mean 'epochs'")
     good = ProjectConfigLoader(
-        conf_source=str(project / "conf"), runtime_params={"train.mame.stop_after_epoch": 1}
+        conf_source=str(project / "conf"), runtime_params={"train.mame.runtime.stop_after_epoch": 1}
     )
-    assert good["parameters"]["train"]["mame"]["stop_after_epoch"] == 1
+    assert good["parameters"]["train"]["mame"]["runtime"]["stop_after_epoch"] == 1
 
 
 # ---- the file itself -----------------------------------------------------------------------------

@@ -55,29 +55,34 @@ def labelled_manifest(images_dir: Path, dataset: pd.DataFrame, labels: pd.DataFr
 
 
 def variant_settings(
-    params: dict[str, Any], arch: str, version: str, inputs: str | None = None
+    arch: str,
+    version: str,
+    inputs: str,
+    *,
+    epochs: int,
+    width_mult: float,
+    init: str | None,
+    nproc_per_node: int,
+    lr: float,
+    batching: dict[str, Any],
+    runtime: dict[str, Any],
 ) -> dict[str, Any]:
-    """The resolved settings of one variant: shared values, then per-architecture and per-input.
-
-    ``inputs`` names the batching settings under ``params["inputs"]`` (default: ``version``); the
-    bucketing study trains HR&VS images with ``inputs="hrvs_bucketed"``.
-    """
-    inputs = inputs or version
-    lr = params["lr"][arch]
+    """The settings of one variant (``arch`` on ``version`` images, batched as ``inputs``; the
+    bucketing study trains HR&VS images with ``inputs="hrvs_bucketed"``), from its parameters."""
     return {
         "arch": arch,
         "input_version": version,
         "inputs": inputs,
-        "epochs": int(params["epochs"]),
-        "lr": float(lr.get(inputs, lr[version])),
-        "width_mult": float(params["width_mult"]),
-        "init": params.get("init"),
-        "batch_size": int(params["inputs"][inputs]["batch_size"]),
-        "bucketing": bool(params["inputs"][inputs].get("bucketing", False)),
-        "eval_batch_size": int(params["inputs"][inputs].get("eval_batch_size", 1)),
-        "num_workers": int(params.get("num_workers", 0)),
-        "device": params.get("device", "auto"),
-        "nproc_per_node": int(params.get("nproc_per_node", 1)),
+        "epochs": int(epochs),
+        "lr": float(lr),
+        "width_mult": float(width_mult),
+        "init": init,
+        "batch_size": int(batching["batch_size"]),
+        "bucketing": bool(batching.get("bucketing", False)),
+        "eval_batch_size": int(batching.get("eval_batch_size", 1)),
+        "num_workers": int(runtime.get("num_workers", 0)),
+        "device": runtime.get("device", "auto"),
+        "nproc_per_node": int(nproc_per_node),
     }
 
 
@@ -156,13 +161,22 @@ def train_mame_model(
     images_dir: Path,
     dataset: pd.DataFrame,
     labels: pd.DataFrame,
-    params: dict[str, Any],
+    epochs: int,
+    width_mult: float,
+    init: str | None,
+    nproc_per_node: int,
+    lr: float,
+    batching: dict[str, Any],
+    runtime: dict[str, Any],
     seed: int,
     arch: str,
     version: str,
-    inputs: str | None = None,
+    inputs: str,
 ) -> tuple[dict[str, Any], pd.DataFrame]:
-    settings = variant_settings(params, arch, version, inputs)
+    settings = variant_settings(
+        arch, version, inputs, epochs=epochs, width_mult=width_mult, init=init,
+        nproc_per_node=nproc_per_node, lr=lr, batching=batching, runtime=runtime,
+    )
     manifest = labelled_manifest(images_dir, dataset, labels)
     split = {name: manifest[manifest["Subset"] == name] for name in SPLITS}
     name = f"{arch}_{settings['inputs']}"
@@ -179,18 +193,18 @@ def train_mame_model(
     result = launch(
         fit_variant, settings["nproc_per_node"],
         images_dir, split["train"], split["val"], settings, seed, len(labels),
-        Path(params["checkpoint_dir"]) / f"{name}-{fingerprint}",
+        Path(runtime["checkpoint_dir"]) / f"{name}-{fingerprint}",
         # No prefix: every variant's run logs the same keys (train_loss, val_loss, val_acc per
         # epoch), so MLflow compares the variants column by column; the run's params say which.
-        params.get("stop_after_epoch"), EpochLogger.for_active_run(""),
+        runtime.get("stop_after_epoch"), EpochLogger.for_active_run(""),
     )
     last_epoch = int(result.history["epoch"].iloc[-1])
     if last_epoch < settings["epochs"]:
-        # train.mame.stop_after_epoch simulates a crash after that epoch's checkpoint: the
+        # train.mame.runtime.stop_after_epoch simulates a crash after that epoch's checkpoint: the
         # stage fails without writing a model, and the next run resumes from the checkpoint.
         raise RuntimeError(
             f"{name}: stopped after epoch {last_epoch} of {settings['epochs']} as asked by "
-            "train.mame.stop_after_epoch; run again without it to resume from the checkpoint"
+            "train.mame.runtime.stop_after_epoch; run again without it to resume from the checkpoint"
         )
     state = {
         "arch": arch, "input_version": version, "num_classes": len(labels),
@@ -267,23 +281,24 @@ def evaluate_mame_model(
     images_dir: Path,
     dataset: pd.DataFrame,
     labels: pd.DataFrame,
-    params: dict[str, Any],
+    batching: dict[str, Any],
+    runtime: dict[str, Any],
     arch: str,
     version: str,
-    inputs: str | None = None,
+    inputs: str,
 ) -> tuple[dict[str, Any], pd.DataFrame, Figure]:
     """Mean per-class accuracy per split (Table 3), per-class F1 on test (Table 4), confusion."""
-    settings = variant_settings(params, arch, version, inputs)
+    eval_batch_size = int(batching.get("eval_batch_size", 1))
+    num_workers = int(runtime.get("num_workers", 0))
     manifest = labelled_manifest(images_dir, dataset, labels)
     model = load_trained_model(state)
-    device = resolve_device(settings["device"])
+    device = resolve_device(runtime.get("device", "auto"))
     names = labels["name"].tolist()
     metrics: dict[str, Any] = {"best_epoch": state["best_epoch"]}
     predictions = []
     for split in SPLITS:
         frame = manifest[manifest["Subset"] == split]
-        loader = _loader(frame, images_dir, version, False, settings["eval_batch_size"], False, 0,
-                         settings["num_workers"])
+        loader = _loader(frame, images_dir, version, False, eval_batch_size, False, 0, num_workers)
         y_true, y_pred, loss = evaluate_classifier(model.to(device), loader, device)
         metrics[f"{split}_mean_class_acc"] = float(mean_per_class_accuracy(y_true, y_pred, len(names)))
         metrics[f"{split}_acc"] = float(np.mean(y_true == y_pred)) if len(y_true) else float("nan")
@@ -296,7 +311,7 @@ def evaluate_mame_model(
             f1 = per_class_f1(y_true, y_pred, len(names))
             metrics["test_f1"] = {name: float(v) for name, v in zip(names, f1, strict=True)}
             figure = plot_confusion_matrix(confusion_matrix(y_true, y_pred, len(names)), names)
-    metrics["batch_size"] = settings["batch_size"]
-    metrics["bucketing"] = settings["bucketing"]
-    figure.suptitle(f"{arch} {settings['inputs']}: test confusion matrix")
+    metrics["batch_size"] = int(batching["batch_size"])
+    metrics["bucketing"] = bool(batching.get("bucketing", False))
+    figure.suptitle(f"{arch} {inputs}: test confusion matrix")
     return metrics, pd.concat(predictions, ignore_index=True), figure

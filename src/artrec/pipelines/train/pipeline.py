@@ -15,6 +15,19 @@ def _bind(func, **kwargs):
     return update_wrapper(partial(func, **kwargs), func)
 
 
+def _variant_params(arch: str, version: str, inputs: str) -> dict[str, str]:
+    # Exactly the parameters one variant learns from (its own learning rate and batching, not
+    # every other variant's): what its DVC stage tracks and what kedro-mlflow logs for its run.
+    return {
+        "epochs": "params:train.mame.epochs",
+        "width_mult": "params:train.mame.width_mult",
+        "init": "params:train.mame.init",
+        "nproc_per_node": "params:train.mame.nproc_per_node",
+        "lr": f"params:train.mame.lr.{arch}.{version}",
+        "batching": f"params:train.mame.inputs.{inputs}",
+    }
+
+
 def create_pipeline(**kwargs) -> Pipeline:
     runs = [(arch, version, version) for arch in ARCHITECTURES for version in INPUT_VERSIONS]
     runs += [(arch, "hrvs", "hrvs_bucketed") for arch in BUCKETING_STUDY]
@@ -24,16 +37,28 @@ def create_pipeline(**kwargs) -> Pipeline:
         nodes += [
             node(
                 _bind(train_mame_model, arch=arch, version=version, inputs=inputs),
-                inputs=[f"mame_{version}_images", "mame_dataset", "mame_labels",
-                        "params:train.mame", "params:seed"],
+                inputs={
+                    "images_dir": f"mame_{version}_images",
+                    "dataset": "mame_dataset",
+                    "labels": "mame_labels",
+                    **_variant_params(arch, version, inputs),
+                    "runtime": "params:train.mame.runtime",
+                    "seed": "params:seed",
+                },
                 outputs=[f"mame_{variant}_model", f"mame_{variant}_history"],
                 name=f"train_mame_{variant}",
                 tags=["mame", variant],
             ),
             node(
                 _bind(evaluate_mame_model, arch=arch, version=version, inputs=inputs),
-                inputs=[f"mame_{variant}_model", f"mame_{version}_images", "mame_dataset",
-                        "mame_labels", "params:train.mame"],
+                inputs={
+                    "state": f"mame_{variant}_model",
+                    "images_dir": f"mame_{version}_images",
+                    "dataset": "mame_dataset",
+                    "labels": "mame_labels",
+                    "batching": f"params:train.mame.inputs.{inputs}",
+                    "runtime": "params:train.mame.runtime",
+                },
                 outputs=[f"mame_{variant}_metrics", f"mame_{variant}_predictions",
                          f"mame_{variant}_confusion"],
                 name=f"evaluate_mame_{variant}",
