@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import traceback
@@ -99,7 +100,9 @@ def _cmd_synth(args: argparse.Namespace) -> int:
         spec = synth.get("mame", {})
         split = params.get("curate", {}).get("mame", {}).get("split")
         extra = {"split_sizes": dict(split)} if split else {}
-        write_mame_dataset(out, seed=seed, **_pick(spec, "classes", "scale", "fine_cycles"), **extra)
+        write_mame_dataset(
+            out, seed=seed, **_pick(spec, "classes", "scale", "fine_cycles"), **extra
+        )
     else:
         from artrec.synth.met import generate_met_dataset
 
@@ -127,8 +130,10 @@ def _cmd_evaluate_descriptors(args: argparse.Namespace) -> int:
         value = getattr(args, name)
         if value is not None and value < 1:
             raise BadInputError(f"--{name}", f"{value} is not a positive integer", "give 1 or more")
-    if args.tau is not None and not args.tau > 0:  # also refuses nan
-        raise BadInputError("--tau", f"{args.tau} is not a positive number", "give tau > 0")
+    if args.tau is not None and not 0 < args.tau < math.inf:  # also refuses nan
+        raise BadInputError(
+            "--tau", f"{args.tau} is not a finite positive number", "give a finite tau > 0"
+        )
     descriptors = load_descriptor_pickle(Path(args.descriptors))
     # Checked here, before any work, so that a mismatch names the pickle and the ground truth.
     truth = load_met_ground_truth(Path(args.ground_truth), check_images=False)

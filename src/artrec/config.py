@@ -20,7 +20,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from omegaconf import OmegaConf
@@ -269,7 +269,8 @@ NonEmptyStr = Annotated[str, Field(min_length=1)]
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="allow", strict=True)
+    # allow_inf_nan=False: an infinite learning rate or GeM exponent is never meant.
+    model_config = ConfigDict(extra="allow", strict=True, allow_inf_nan=False)
 
 
 class _Source(_Section):
@@ -279,6 +280,9 @@ class _Source(_Section):
 class _Data(_Section):
     mame: _Source | None = None
     met: _Source | None = None
+    tate: _Source | None = None
+    rijksmuseum: _Source | None = None
+    antwerp: _Source | None = None
     downloads_dir: NonEmptyStr | None = None
 
 
@@ -293,9 +297,29 @@ class _SynthMet(_Section):
     max_side: Annotated[int, Field(ge=8)] | None = None
 
 
+class _SynthTate(_Section):
+    records: PositiveInt | None = None
+    thumbnail_size: Annotated[int, Field(ge=8)] | None = None
+    fine_cycles: PositiveFloat | None = None
+
+
+class _SynthCollection(_Section):
+    objects: PositiveInt | None = None
+    artists: NonNegativeInt | None = None
+    artist_zipf: Annotated[float, Field(ge=0)] | None = None
+    anonymous_share: Fraction | None = None
+    unsigned_share: Fraction | None = None
+    min_side: Annotated[int, Field(ge=8)] | None = None
+    max_side: Annotated[int, Field(ge=8)] | None = None
+    fine_cycles: PositiveFloat | None = None
+
+
 class _Synth(_Section):
     mame: _SynthMame | None = None
     met: _SynthMet | None = None
+    tate: _SynthTate | None = None
+    rijksmuseum: _SynthCollection | None = None
+    antwerp: _SynthCollection | None = None
 
 
 class _Split(_Section):
@@ -311,8 +335,25 @@ class _CurateMame(_Section):
     split: _Split | None = None
 
 
+class _CurateTate(_Section):
+    n_classes: Annotated[int, Field(ge=2)] | None = None
+    split: _Split | None = None
+
+
+class _FractionSplit(_Section):
+    train: Annotated[float, Field(gt=0, lt=1)] | None = None
+    val: Annotated[float, Field(gt=0, lt=1)] | None = None
+
+
+class _CurateTransfer(_Section):
+    split: _FractionSplit | None = None
+    challenges: dict[str, list[Literal["material", "type", "artist"]]] | None = None
+
+
 class _Curate(_Section):
     mame: _CurateMame | None = None
+    tate: _CurateTate | None = None
+    transfer: _CurateTransfer | None = None
 
 
 class _Version(_Section):
@@ -350,13 +391,25 @@ class _TrainMame(_Section):
     inputs: dict[str, _Inputs] | None = None
 
 
+class _TrainTate(_Section):
+    image_size: Annotated[int, Field(ge=8)] | None = None
+    epochs: PositiveInt | None = None
+    batch_size: PositiveInt | None = None
+    eval_batch_size: PositiveInt | None = None
+    width_mult: PositiveFloat | None = None
+    runtime: _TrainRuntime | None = None
+    lr: dict[str, PositiveFloat] | None = None
+
+
 class _Train(_Section):
     mame: _TrainMame | None = None
+    tate: _TrainTate | None = None
 
 
 class _EmbedMet(_Section):
     gem_p: PositiveFloat | None = None
     max_side: PositiveInt | None = None
+    max_image_pixels: PositiveInt | None = None
     batch_size: PositiveInt | None = None
     num_workers: NonNegativeInt | None = None
     chunk_size: PositiveInt | None = None
@@ -388,6 +441,35 @@ class _Knn(_Section):
     met: _KnnMet | None = None
 
 
+class _TransferNetwork(_Section):
+    width_mult: PositiveFloat | None = None
+    batch_norm: bool | None = None
+    input_size: Annotated[int, Field(ge=32)] | None = None
+    mean: Annotated[list[float], Field(min_length=3, max_length=3)] | None = None
+    std: Annotated[list[PositiveFloat], Field(min_length=3, max_length=3)] | None = None
+
+
+class _TransferOptimiser(_Section):
+    optimizer: Literal["rmsprop", "sgd", "adam", "amsgrad"] | None = None
+    lr: PositiveFloat | None = None
+
+
+class _TransferTraining(_Section):
+    batch_size: PositiveInt | None = None
+    max_epochs: PositiveInt | None = None
+    patience: PositiveInt | None = None
+
+
+class _Transfer(_Section):
+    architectures: Annotated[list[NonEmptyStr], Field(min_length=1)] | None = None
+    scratch_architectures: list[NonEmptyStr] | None = None
+    networks: dict[str, _TransferNetwork] | None = None
+    off_the_shelf: _TransferOptimiser | None = None
+    fine_tuning: _TransferOptimiser | None = None
+    training: _TransferTraining | None = None
+    runtime: _TrainRuntime | None = None
+
+
 class ParamsSchema(_Section):
     """Ranges of the critical parameters (the resolved values, profile and overrides applied)."""
 
@@ -401,6 +483,7 @@ class ParamsSchema(_Section):
     embed: _Embed | None = None
     pcaw: _Pcaw | None = None
     knn: _Knn | None = None
+    transfer: _Transfer | None = None
 
 
 def check_ranges(params: Mapping[str, Any], source_of: Callable[[tuple[str, ...]], str]) -> None:

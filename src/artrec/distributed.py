@@ -18,14 +18,19 @@ same code serves both cases.
 from __future__ import annotations
 
 import os
+import pickle
+import tempfile
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
 import torch
 import torch.distributed as dist
+
+from artrec.errors import ArtrecError
 
 T = TypeVar("T")
 
@@ -144,7 +149,7 @@ def all_gather_unshard(local: np.ndarray) -> np.ndarray:
     return out
 
 
-def _worker(fn: Callable[..., T], *args: Any) -> T | None:
+def _worker(fn: Callable[..., T], refusals: str, *args: Any) -> T | None:
     """Body of each launched process: join the group, run ``fn``, leave; rank 0 returns."""
     # Like torchrun, one CPU thread set per process unless the user chose (no oversubscription).
     if "OMP_NUM_THREADS" not in os.environ:
@@ -155,8 +160,28 @@ def _worker(fn: Callable[..., T], *args: Any) -> T | None:
         result = fn(*args)
         # Only rank 0's value is returned to the caller; the others would only be pickled.
         return result if is_main_process() else None
+    except ArtrecError as error:
+        # Bad input (or a full disk) is one line (file, problem, fix): left for ``launch`` to
+        # raise instead of the launcher's report with a traceback. The process still fails, so
+        # the launcher stops the others at once even if they wait in a collective call.
+        path = Path(refusals) / f"rank{rank():05d}.pkl"
+        path.write_bytes(pickle.dumps(error))
+        raise
     finally:
         destroy_process_group()
+
+
+def _first_refusal(refusals: Path) -> ArtrecError | None:
+    """The lowest rank's :class:`ArtrecError` left by ``_worker``, if any."""
+    for path in sorted(refusals.glob("rank*.pkl")):
+        try:
+            # Written by our own workers into our own temporary folder a moment ago.
+            error = pickle.loads(path.read_bytes())  # noqa: S301
+        except Exception:  # noqa: BLE001 - then the launcher's own report stands
+            continue
+        if isinstance(error, ArtrecError):
+            return error
+    return None
 
 
 def launch(fn: Callable[..., T], nproc_per_node: int, *args: Any) -> T:
@@ -167,7 +192,9 @@ def launch(fn: Callable[..., T], nproc_per_node: int, *args: Any) -> T:
     picklable (``fn`` a module-level function): the processes are spawned by
     ``torch.distributed.launcher.api.elastic_launch`` with ``torchrun --standalone``'s rendezvous
     (a c10d store on a free local port). A failing process fails the launch (no restarts: the
-    stage fails and a rerun resumes from its checkpoints), with the worker's error in the message.
+    stage fails and a rerun resumes from its checkpoints), with the worker's error in the message;
+    an :class:`artrec.errors.ArtrecError` (bad input, full disk) raised by ``fn`` in any process
+    is raised here as it is (the lowest rank's), so it still ends the command with its one line.
     """
     if nproc_per_node < 1:
         raise ValueError(f"nproc_per_node must be >= 1, got {nproc_per_node}")
@@ -186,5 +213,14 @@ def launch(fn: Callable[..., T], nproc_per_node: int, *args: Any) -> T:
         rdzv_endpoint="localhost:0",
         max_restarts=0,
     )
-    results = elastic_launch(config, _worker)(fn, *args)
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+
+    with tempfile.TemporaryDirectory(prefix="artrec-launch-") as refusals:
+        try:
+            results = elastic_launch(config, _worker)(fn, refusals, *args)
+        except ChildFailedError:
+            refused = _first_refusal(Path(refusals))
+            if refused is None:
+                raise
+            raise refused from None
     return results[0]

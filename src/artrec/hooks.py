@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import os
 import sys
 from pathlib import Path
 from types import TracebackType
@@ -94,6 +96,106 @@ def _log_dvc_inputs(root: Path, pipeline: Any, catalog: Any) -> None:
             continue
         logged.add(found[0])
         log_dataset_input(found[0], found[0], found[1])
+
+
+PROVENANCE_DATASET = "provenance_records"
+
+# Run parameters that select part of a pipeline: such a run replaces only what it wrote.
+_PARTIAL_RUN = (
+    "node_names",
+    "from_nodes",
+    "to_nodes",
+    "from_inputs",
+    "to_outputs",
+    "tags",
+    "namespaces",
+)
+
+
+class ProvenanceHook:
+    """Record, beside a stage's outputs, the run that produced them.
+
+    At the end of every successful ``kedro run`` the record of the pipeline (its MLflow run and
+    nested runs, git revision with ``+dirty``, start time, and the files each run wrote) is saved
+    through the catalog's ``provenance_records`` dataset, ``data/09_provenance/<pipeline>.json``,
+    which ``dvc.yaml`` declares as an output of the stage: DVC then keeps and restores it with
+    the other outputs. The pipeline that reads the records (the report) writes none, so it never
+    names itself as a producer. See :mod:`artrec.reporting.provenance`.
+    """
+
+    def __init__(self) -> None:
+        self._started: dt.datetime | None = None
+        self._mlflow: tuple[str, str, str] | None = None  # run id, run name, experiment id
+
+    @hook_impl(trylast=True)  # after kedro-mlflow's hook has started the run
+    def before_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
+        import mlflow
+
+        self._started = dt.datetime.now(dt.UTC)
+        run = mlflow.active_run()
+        self._mlflow = (run.info.run_id, run.info.run_name, run.info.experiment_id) if run else None
+
+    @hook_impl
+    def after_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
+        from artrec.reporting.provenance import make_record, run_entry
+
+        if PROVENANCE_DATASET not in catalog or PROVENANCE_DATASET in pipeline.inputs():
+            return
+        records = catalog.get(PROVENANCE_DATASET)
+        root = Path(run_params.get("project_path") or ".")
+        name = "+".join(run_params.get("pipeline_names") or []) or "__default__"
+        run_id, run_name, experiment = self._mlflow or (None, None, None)
+        run = run_entry(
+            str(run_params.get("run_id") or dt.datetime.now(dt.UTC).isoformat()),
+            root,
+            self._started or dt.datetime.now(dt.UTC),
+            run_id,
+            run_name,
+            _child_runs(run_id, experiment) if run_id else [],
+        )
+        partial = any(run_params.get(key) for key in _PARTIAL_RUN)
+        record = make_record(
+            name,
+            run,
+            _output_paths(pipeline, catalog, root),
+            dvc_stage=os.environ.get("DVC_STAGE"),
+            previous=records.load_record(name) if partial else None,
+            partial=partial,
+        )
+        records.save(record)
+
+
+def _child_runs(run_id: str, experiment_id: str) -> list[dict[str, str]]:
+    """The MLflow runs nested under ``run_id`` (the Met Table 4 rows, for instance)."""
+    import mlflow
+
+    try:
+        runs = mlflow.MlflowClient().search_runs(
+            [experiment_id], filter_string=f"tags.mlflow.parentRunId = '{run_id}'"
+        )
+    except Exception:  # noqa: BLE001 - a tracking server gone away must not fail the stage
+        return []
+    return sorted(
+        ({"run_id": r.info.run_id, "run_name": r.info.run_name} for r in runs),
+        key=lambda r: r["run_name"] or "",
+    )
+
+
+def _output_paths(pipeline: Any, catalog: Any, root: Path) -> dict[str, str]:
+    """``{dataset: path}`` of the pipeline's outputs that are files (memory datasets left out)."""
+    paths = {}
+    for name in sorted(pipeline.all_outputs()):
+        dataset = catalog.get(name) if name in catalog else None
+        described = dataset._describe() if dataset is not None else {}
+        location = described.get("filepath") or described.get("path")
+        if not location:
+            continue
+        try:
+            relative = Path(str(location)).resolve().relative_to(root.resolve()).as_posix()
+        except ValueError:
+            relative = str(location)
+        paths[name] = relative
+    return paths
 
 
 class ErrorSummaryHook:

@@ -13,7 +13,12 @@ its distractors (highest balanced accuracy), so the flag is calibrated on data t
 not tuned with beyond (k, tau).
 
 Unreadable images are refused one by one with the decoder's one-line reason; the others are
-still predicted, and the command exits with code 2 when any image was refused.
+still predicted, and the command exits with code 2 when any image was refused. Images are never
+decoded at full resolution: each input is decoded by :mod:`artrec.images.decode` in JPEG draft
+mode at the size it is used at (the MAMe model's input size; the Met embedding's longer side
+``embed.met.max_side``, exactly as the embedding stage decodes the exhibits), with the
+decompression-bomb limits of ``params.yaml`` (``preprocess.mame.max_image_pixels``,
+``embed.met.max_image_pixels``) applied before any pixel is decoded.
 """
 
 from __future__ import annotations
@@ -22,11 +27,15 @@ import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from artrec.errors import BadInputError, one_line_message
+from artrec.images.decode import DEFAULT_MAX_PIXELS
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 DEFAULT_VARIANT = "resnet18_hrvs"
 
@@ -49,7 +58,8 @@ def load_mame_model(root: Path, variant: str, model_uri: str | None) -> MameMode
         metadata = info.metadata or {}
         if "classes" not in metadata:
             raise BadInputError(
-                model_uri, "the model has no class names in its metadata",
+                model_uri,
+                "the model has no class names in its metadata",
                 "name a model registered by the train_mame stages (artrec-mame-<arch>_<input>)",
             )
         # Logged in eval mode (load_trained_model); the loaded wrapper refuses a second .eval().
@@ -65,22 +75,46 @@ def _load_state(path: Path) -> dict[str, Any]:
     import torch
 
     if not path.is_file():
-        raise BadInputError(path, "no trained model", "run `uv run dvc repro` first, or pass --model")
+        raise BadInputError(
+            path, "no trained model", "run `uv run dvc repro` first, or pass --model"
+        )
     return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def mame_input(image_path: Path, params: dict[str, Any], version: str) -> Image.Image:
+    """The MAMe model's input image, decoded as the preprocessing stage decodes (draft mode
+    straight to the input version's size, ``preprocess.mame.max_image_pixels`` applied)."""
+    from artrec.images.decode import load_resized
+    from artrec.images.preprocess import resize_spec
+
+    preprocess = params["preprocess"]["mame"]
+    setting = preprocess["versions"][version]
+    spec = resize_spec(setting["preset"], setting.get("size"))
+    return load_resized(
+        image_path, spec.output_size, max_pixels=int(preprocess["max_image_pixels"])
+    )
+
+
+def met_input(image_path: Path, params: dict[str, Any]) -> Image.Image:
+    """The Met embedding's input image, decoded as ``embed_met`` decodes the exhibits."""
+    from artrec.retrieval.extract import decode_for_embedding
+
+    embed = params["embed"]["met"]
+    return decode_for_embedding(
+        image_path,
+        int(embed["max_side"]),
+        int(embed.get("max_image_pixels", DEFAULT_MAX_PIXELS)),
+    )
 
 
 def mame_top(model: MameModel, image_path: Path, params: dict[str, Any], top: int) -> list[dict]:
     """The ``top`` most probable media of one image, preprocessed as the training inputs were."""
     import torch
 
-    from artrec.images.decode import load_resized
-    from artrec.images.preprocess import resize_spec
     from artrec.training.transforms import build_transforms
 
     version = model.input_version
-    setting = params["preprocess"]["mame"]["versions"][version]
-    spec = resize_spec(setting["preset"], setting.get("size"))
-    image = load_resized(image_path, spec.output_size)
+    image = mame_input(image_path, params, version)
     tensor = build_transforms(version, train=False)(image).unsqueeze(0)
     with torch.no_grad():
         probabilities = torch.softmax(model.module(tensor), dim=1)[0].numpy()
@@ -103,6 +137,7 @@ class MetIndex:
         from artrec.retrieval.whitening import apply_pca_whitening, load_whitening
 
         data = root / "data"
+        self.params = params
         embed = params["embed"]["met"]
         mame_state = None
         if embed["backbone"] == "mame":
@@ -128,10 +163,9 @@ class MetIndex:
     def describe(self, image_path: Path, neighbours: int) -> dict[str, Any]:
         import torch
 
-        from artrec.images.decode import load_rgb
         from artrec.retrieval.embedder import MULTI_SCALE
 
-        tensor = self.transform(load_rgb(image_path)).unsqueeze(0)
+        tensor = self.transform(met_input(image_path, self.params)).unsqueeze(0)
         with torch.no_grad():
             descriptor = self.embedder.multiscale(tensor, MULTI_SCALE).numpy()
         query = self._whiten(descriptor, self.pcaw)
@@ -173,13 +207,34 @@ def ood_threshold(confidence: np.ndarray, in_distribution: np.ndarray) -> float:
     return best
 
 
-def check_image(path: Path) -> None:
-    """Decode ``path`` fully; raises BadInputError (one line: file, problem, fix) if it cannot."""
-    from artrec.images.decode import load_rgb
+# Side of the thumbnail a check decodes to: JPEGs then decode at 1/8 scale at most.
+_CHECK_SIDE = 64
+
+
+def check_image(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> None:
+    """Decode all of ``path`` (every scan, integrity checks) to a thumbnail, in JPEG draft mode,
+    refusing it above ``max_pixels``; raises BadInputError (one line: file, problem, fix)."""
+    from artrec.images.decode import load_resized
+    from artrec.retrieval.embedder import longer_side_capped
 
     if not path.is_file():
         raise BadInputError(path, "no such file", "pass the path of an image file")
-    load_rgb(path)
+    load_resized(
+        path,
+        lambda width, height: longer_side_capped(width, height, _CHECK_SIDE),
+        max_pixels=max_pixels,
+    )
+
+
+def pixel_limit(params: dict[str, Any] | None) -> int:
+    """The largest decompression-bomb limit of the decodes ``predict`` makes (the default without
+    parameters): the check must not refuse what a configured limit allows."""
+    if params is None:
+        return DEFAULT_MAX_PIXELS
+    return max(
+        int(params["preprocess"]["mame"].get("max_image_pixels", DEFAULT_MAX_PIXELS)),
+        int(params["embed"]["met"].get("max_image_pixels", DEFAULT_MAX_PIXELS)),
+    )
 
 
 def predict(
@@ -194,23 +249,40 @@ def predict(
     """Predictions for the readable ``images`` and one error line per unreadable one."""
     from artrec.config import load_params
 
+    # The parameters hold the pixel limits; a problem with them is raised only once an image
+    # passed its check (a folder without a project can still be told which images are bad).
+    params: dict[str, Any] | None = None
+    params_error: BadInputError | None = None
+    try:
+        params = load_params(root)
+    except BadInputError as error:
+        params_error = error
     readable, errors = [], []
     for path in images:
         try:
-            check_image(path)
+            check_image(path, pixel_limit(params))
             readable.append(path)
         except (BadInputError, OSError, ValueError) as error:
             errors.append(one_line_message(error))
     if not readable:
         return [], errors
-    params = load_params(root)
+    if params is None:
+        raise params_error or BadInputError(root, "no parameters", "run in the project folder")
     model = load_mame_model(root, variant, model_uri)
     met = MetIndex(root, params) if with_met else None
     results = []
     for path in readable:
-        result: dict[str, Any] = {"image": str(path), "mame": mame_top(model, path, params, top)}
-        if met is not None:
-            result["met"] = met.describe(path, neighbours)
+        try:
+            result: dict[str, Any] = {
+                "image": str(path),
+                "mame": mame_top(model, path, params, top),
+            }
+            if met is not None:
+                result["met"] = met.describe(path, neighbours)
+        except BadInputError as error:
+            # Refused by a decode with its own limits (pixel limit, aspect ratio).
+            errors.append(one_line_message(error))
+            continue
         results.append(result)
     return results, errors
 
@@ -221,8 +293,13 @@ def run_predict(args: Any) -> int:
 
     root = Path(args.project) if args.project else find_project_root()
     results, errors = predict(
-        [Path(p) for p in args.images], root, args.variant, args.model, args.top,
-        args.neighbours, not args.no_met,
+        [Path(p) for p in args.images],
+        root,
+        args.variant,
+        args.model,
+        args.top,
+        args.neighbours,
+        not args.no_met,
     )
     for result in results:
         print(json.dumps(result))
@@ -239,7 +316,9 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("images", nargs="+", help="image files (JPEG, PNG, ...)")
     parser.add_argument("--project", help="project folder (default: the one around the cwd)")
     parser.add_argument("--variant", default=DEFAULT_VARIANT, help="MAMe model <arch>_<input>")
-    parser.add_argument("--model", help="MLflow model URI instead, e.g. models:/artrec-mame-resnet18_hrvs/1")
+    parser.add_argument(
+        "--model", help="MLflow model URI instead, e.g. models:/artrec-mame-resnet18_hrvs/1"
+    )
     parser.add_argument("--top", type=int, default=5, help="number of media (default 5)")
     parser.add_argument("--neighbours", type=int, default=3, help="nearest exhibits (default 3)")
     parser.add_argument("--no-met", action="store_true", help="MAMe media only")

@@ -13,7 +13,7 @@ from kedro.config import OmegaConfigLoader
 from omegaconf.resolvers import oc
 
 from artrec.config import load_params
-from artrec.hooks import ErrorSummaryHook, MetricsToMlflowHook
+from artrec.hooks import ErrorSummaryHook, MetricsToMlflowHook, ProvenanceHook
 
 
 class ProjectConfigLoader(OmegaConfigLoader):
@@ -43,7 +43,7 @@ def _nest_dotted(flat: dict[str, Any]) -> dict[str, Any]:
     return nested
 
 
-HOOKS = (MetricsToMlflowHook(), ErrorSummaryHook())
+HOOKS = (MetricsToMlflowHook(), ProvenanceHook(), ErrorSummaryHook())
 
 CONFIG_LOADER_CLASS = ProjectConfigLoader
 CONFIG_LOADER_ARGS = {

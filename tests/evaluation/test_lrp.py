@@ -133,3 +133,39 @@ def test_plot_lrp_grid_side_by_side_with_symmetric_bwr_limits():
     assert [t.get_text() for t in axes[5].texts] == ["n/a"]
     with pytest.raises(ValueError, match="equal lengths"):
         plot_lrp_grid(images, lrfs[:1], hrvs, ["a", "b"])
+
+
+# ---- other networks: the Tate poster's simple CNN and ResNet18 -----------------------------------
+def test_resnet_rules_by_stage():
+    from artrec.evaluation.lrp import LRP_0, LRP_EPSILON, LRP_GAMMA, LRP_ZB, resnet_lrp_rule_names
+    from artrec.models.factory import build_classifier
+
+    names = resnet_lrp_rule_names(build_classifier("resnet18", 4, width_mult=0.125))
+    assert names["conv1"] == LRP_ZB and names["fc"] == LRP_0
+    assert names["layer1.0.conv1"] == names["layer2.0.downsample.0"] == LRP_GAMMA
+    assert names["layer3.0.conv2"] == names["layer4.1.conv1"] == LRP_EPSILON
+
+
+@pytest.mark.parametrize("arch", ["resnet18", "simple_cnn"])
+def test_conv_net_composite_explains_resnets_and_simple_cnns(arch):
+    from artrec.evaluation.lrp import conv_net_lrp_composite, plot_heatmap_rows
+    from artrec.models.factory import build_classifier
+
+    torch.manual_seed(0)
+    model = build_classifier(arch, 4, width_mult=0.125).eval()
+    heat = explain(model, torch.zeros(3, 40, 40), 1, conv_net_lrp_composite(model))
+    assert np.isfinite(heat).all()  # Fixup's zero layers (output 0 everywhere) give 0, not NaN
+    with torch.no_grad():  # as after training: no layer left at zero
+        for parameter in model.parameters():
+            if parameter.ndim > 1 and not parameter.any():
+                parameter.normal_(0.0, 0.05)
+    image = torch.rand(3, 40, 40) * 2 - 1
+    with torch.no_grad():
+        logits = model(image[None])
+    heat = explain(model, image, 2, conv_net_lrp_composite(model))
+    assert heat.shape == (40, 40) and np.isfinite(heat).all() and np.abs(heat).sum() > 0
+    # the canonizers are removed afterwards: the model computes what it computed before
+    with torch.no_grad():
+        assert torch.allclose(model(image[None]), logits)
+    figure = plot_heatmap_rows([np.zeros((40, 40, 3))], {"model": [heat]}, ["class"])
+    assert len(figure.axes) == 2

@@ -48,3 +48,39 @@ def test_claims_table_decides_mame_and_marks_missing_systems_not_run():
     assert "SYNTHETIC DATA (mame)" in section.blocks[1].text
     shown = section.blocks[2].frame
     assert list(shown["verdict"][:2]) == ["HOLDS", "DOES NOT HOLD"]
+
+
+def _tate_predictions(hit: np.ndarray) -> pd.DataFrame:
+    ids = [str(1000 + i) for i in range(len(hit))]
+    return pd.DataFrame({"id": ids, "split": "test", "correct": hit}).iloc[::-1]
+
+
+def test_tate_claims_are_measured_over_the_same_test_images():
+    rng = np.random.default_rng(1)
+    true, mame = rng.integers(0, 3, size=300), rng.random(300) < 0.8
+    good, poor = rng.random(400) < 0.85, rng.random(400) < 0.55
+    metrics = {name: {"best_epoch": 20, "epochs": 20} for name in ("simple_cnn", "resnet18")}
+    metrics["resnet18_aug"] = {"best_epoch": 12, "epochs": 20}
+    summary, _ = claims_table(
+        _predictions(true, mame),
+        _predictions(true, mame),
+        _predictions(true, mame),
+        _predictions(true, mame),
+        _knn_metrics(),
+        {"bootstrap_resamples": 500},
+        0,
+        {"tate": {"source": "synthetic"}},
+        tate_simple_cnn=_tate_predictions(good),  # the simple CNN beats ResNet18 here
+        tate_resnet18=_tate_predictions(poor),
+        tate_resnet18_aug=_tate_predictions(poor),  # the same answers as ResNet18
+        tate_metrics=metrics,
+    )
+    claims = summary["claims"]
+    resnet = claims["tate_resnet18_beats_simple_cnn"]
+    assert resnet["verdict"] == "DOES NOT HOLD" and resnet["test_items"] == 400
+    assert resnet["a"] == round(100 * poor.mean(), 4) and resnet["b"] == round(100 * good.mean(), 4)
+    assert "kept epoch (of 20): resnet18 20, simple_cnn 20" in resnet["note"]
+    assert "resnet18, simple_cnn: validation loss still falling" in resnet["note"]
+    augmented = claims["tate_augmented_beats_resnet18"]
+    assert augmented["verdict"] == "INCONCLUSIVE" and augmented["difference"] == 0.0
+    assert "resnet18_aug 12" in augmented["note"]

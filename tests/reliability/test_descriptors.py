@@ -227,6 +227,7 @@ def test_the_command_ends_bad_pickles_with_one_line(
         (["--k", "0", "--tau", "1"], "--k"),
         (["--k", "3", "--tau", "-1"], "--tau"),
         (["--k", "3", "--tau", "nan"], "--tau"),
+        (["--k", "3", "--tau", "inf"], "--tau"),
         (["--autotune", "--dim", "0"], "--dim"),
     ],
 )

@@ -104,6 +104,15 @@ OVERRIDE_CASES: dict[str, tuple[dict[str, Any], list[str]]] = {
         ["quality", "less than or equal to 100"],
     ),
     "zero_pixel_limit": ({"preprocess": {"mame": {"max_image_pixels": 0}}}, ["max_image_pixels"]),
+    "zero_met_pixel_limit": ({"embed": {"met": {"max_image_pixels": 0}}}, ["max_image_pixels"]),
+    "infinite_learning_rate": (
+        {"train": {"mame": {"lr": {"vgg11": {"lrfs": float("inf")}}}}},
+        ["'train.mame.lr.vgg11.lrfs' = inf", "finite number"],
+    ),
+    "nan_fraction": (
+        {"preprocess": {"mame": {"max_bad_fraction": float("nan")}}},
+        ["max_bad_fraction", "finite number"],
+    ),
     "negative_learning_rate": (
         {"train": {"mame": {"lr": {"vgg11": {"lrfs": -0.1}}}}},
         ["'train.mame.lr.vgg11.lrfs'", "greater than 0"],
@@ -127,6 +136,27 @@ def test_overrides_are_refused_naming_key_and_fix(project: Path, case: str) -> N
     overrides, needles = OVERRIDE_CASES[case]
     with pytest.raises(BadInputError) as caught:
         load_params(project, overrides=overrides)
+    message = _message(caught.value, *needles)
+    assert message.startswith("--params: "), message
+
+
+@pytest.mark.parametrize(
+    ("runtime_params", "needles"),
+    [
+        ({"train.mame.epochs": "ten"}, ["'train.mame.epochs'", "expected an integer"]),
+        ({"train.mame.epochs": 0}, ["'train.mame.epochs' = 0", "greater than or equal to 1"]),
+        ({"pcaw.met.shrinkage": float("inf")}, ["'pcaw.met.shrinkage' = inf", "finite"]),
+        ({"profile": "papper"}, ["unknown parameter profile 'papper'", "did you mean 'paper'"]),
+    ],
+    ids=["wrong_type", "out_of_range", "infinite", "unknown_profile"],
+)
+def test_kedro_run_params_are_refused_naming_key_and_fix(
+    project: Path, runtime_params: dict[str, Any], needles: list[str]
+) -> None:
+    # `kedro run --params KEY=VALUE` reaches the loader as these dotted runtime parameters.
+    loader = ProjectConfigLoader(conf_source=str(project / "conf"), runtime_params=runtime_params)
+    with pytest.raises(BadInputError) as caught:
+        loader["parameters"]
     message = _message(caught.value, *needles)
     assert message.startswith("--params: "), message
 
@@ -166,6 +196,10 @@ def _unknown_selected(raw: dict) -> None:
     raw["profile"] = "tinny"
 
 
+def _profile_infinite(raw: dict) -> None:
+    raw["profiles"]["paper"]["embed"]["met"]["gem_p"] = float("inf")  # written as .inf
+
+
 def _profile_not_a_mapping(raw: dict) -> None:
     raw["profiles"]["tiny"] = ["epochs", 2]
 
@@ -195,6 +229,11 @@ FILE_CASES = {
         _unknown_selected,
         None,
         ["unknown parameter profile 'tinny'", "did you mean 'tiny'"],
+    ),
+    "infinite_value_in_the_selected_profile": (
+        _profile_infinite,
+        "paper",
+        ["(profile 'paper')", "'embed.met.gem_p' = inf", "finite number"],
     ),
     "profile_not_a_mapping": (
         _profile_not_a_mapping,

@@ -7,6 +7,7 @@ from PIL import Image
 from torch import nn
 from torch.utils.data import Dataset
 
+from artrec.errors import BadInputError
 from artrec.retrieval.embedder import MULTI_SCALE, Embedder, inference_transform
 from artrec.retrieval.extract import ImageListDataset, extract_descriptors
 
@@ -121,5 +122,6 @@ def test_a_different_extraction_in_the_same_folder_is_refused(image_list, tmp_pa
 def test_unreadable_image_is_named(tmp_path):
     (tmp_path / "broken.jpg").write_bytes(b"not an image")
     dataset = ImageListDataset(["broken.jpg"], inference_transform(), root=tmp_path)
-    with pytest.raises(RuntimeError, match="broken.jpg"):
+    with pytest.raises(BadInputError, match="broken.jpg: unreadable") as caught:
         extract_descriptors(_embedder(), dataset, progress=False)
+    assert "\n" not in str(caught.value) and "Fix:" in str(caught.value)

@@ -28,6 +28,8 @@ from pathlib import Path
 
 from artrec.synth.mame import MAME_CLASSES, generate_museum_records, write_mame_dataset
 from artrec.synth.met import generate_met_dataset
+from artrec.synth.rijksmuseum import write_collection
+from artrec.synth.tate import generate_tate_dataset
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_SEED = 11
@@ -63,7 +65,7 @@ _GLIBC_HWCAPS_OFF = "glibc.cpu.hwcaps=" + ",".join(
 
 
 def write_sample_set(out_dir: str | os.PathLike[str], large: bool = False) -> None:
-    """Write the sample set: raw museum records, a MAMe dataset and a Met dataset.
+    """Write the sample set: raw museum records, a MAMe dataset, a Met dataset, a Tate folder.
 
     ``large`` multiplies the image counts by about three and the pixels per image by four.
     """
@@ -78,6 +80,42 @@ def write_sample_set(out_dir: str | os.PathLike[str], large: bool = False) -> No
     met_sizes = {name: value * count for name, value in MET_SIZES.items()}
     met_sizes["max_side"] = MET_SIZES["max_side"] * (2 if large else 1)
     generate_met_dataset(out / "met", seed=SAMPLE_SEED, **met_sizes)
+    write_tate_sample(out / "tate", count)
+    write_transfer_sample(out, count)
+
+
+def write_transfer_sample(out_dir: Path, count: int = 1) -> None:
+    """Both transfer-learning collections (jpg2/ + xml2/), a few dozen objects each: most looks,
+    signed, unsigned and anonymous objects."""
+    for name, objects, artists in (("rijksmuseum", 24, 8), ("antwerp", 16, 5)):
+        write_collection(
+            out_dir / name,
+            name,
+            objects=objects * count,
+            artists=artists,
+            seed=SAMPLE_SEED,
+            min_side=40 * count,
+            max_side=48 * count,
+            workers=1,
+        )
+
+
+def write_tate_sample(out_dir: Path, count: int = 1) -> None:
+    """The Tate metadata and two thumbnails (times ``count``) of each of the ten classes, so every
+    Tate look (MAMe drawers, watercolour wash, intaglio's two drawers) is drawn."""
+    from artrec.curation.medium_tags import MediumTagger
+
+    generate_tate_dataset(
+        out_dir,
+        facts_path=REPO_ROOT / "conf" / "base" / "tate_media.csv",
+        records=1500,
+        n_classes=10,
+        images_per_class=2 * count,
+        thumbnail_size_px=40 * count,
+        fine_cycles=16,
+        seed=SAMPLE_SEED,
+        tagger=MediumTagger.load(REPO_ROOT / "conf" / "base" / "tate_medium_tags.yml"),
+    )
 
 
 def file_digests(root: str | os.PathLike[str]) -> dict[str, str]:

@@ -217,3 +217,77 @@ def test_rng_state_round_trip():
     first = (random.random(), np.random.rand(), torch.rand(1).item())
     restore_rng_state(state)
     assert (random.random(), np.random.rand(), torch.rand(1).item()) == first
+
+
+# ---- the multi-label objective (the Tate poster's multi-binary system) ---------------------------
+def _multi_label_loaders(texture_folder):
+    from artrec.training.data import MappedTargets
+
+    folder, manifest = texture_folder
+    # class -> tag rows, as Tate classes map to their medium tags (class 2 carries both tags)
+    tags = np.array([[1, 0], [0, 1], [1, 1]], dtype=np.float32)
+    loaders = []
+    for split in ("train", "val"):
+        rows = manifest[(manifest.version == "lrfs") & (manifest.split == split)]
+        dataset = ImageManifestDataset(
+            rows.reset_index(drop=True), build_transforms("lrfs", split == "train"), root=folder
+        )
+        loaders.append(
+            build_dataloader(
+                MappedTargets(dataset, tags), batch_size=4, train=split == "train", seed=0
+            )
+        )
+    return loaders
+
+
+def test_multi_label_objective_trains_and_resumes_identically(texture_folder, tmp_path):
+    from artrec.training.loop import MULTI_LABEL
+
+    def run(stop_after_epoch=None):
+        torch.manual_seed(0)
+        train_loader, val_loader = _multi_label_loaders(texture_folder)
+        return train_classifier(
+            TinyNet(num_classes=2),
+            train_loader,
+            val_loader,
+            epochs=3,
+            lr=0.05,
+            optimizer="sgd",
+            checkpoint_dir=tmp_path / "multi",
+            seed=1,
+            progress=False,
+            stop_after_epoch=stop_after_epoch,
+            objective=MULTI_LABEL,
+        )
+
+    run(stop_after_epoch=1)
+    resumed = run()
+    for path in tmp_path.glob("multi/*"):
+        path.unlink()
+    straight = run()
+    pd.testing.assert_frame_equal(
+        resumed.history.drop(columns=TIMING_COLUMNS), straight.history.drop(columns=TIMING_COLUMNS)
+    )
+    for key, tensor in straight.best_state_dict.items():
+        assert torch.equal(tensor, resumed.best_state_dict[key]), key
+    history = straight.history
+    assert (history["train_loss"] < 0.8).all() and history["val_acc"].between(0, 1).all()
+
+    model = TinyNet(num_classes=2)
+    model.load_state_dict(straight.best_state_dict)
+    y_true, y_pred, loss = evaluate_classifier(
+        model, _multi_label_loaders(texture_folder)[1], "cpu", objective=MULTI_LABEL
+    )
+    assert y_true.shape == y_pred.shape == (9, 2) and set(np.unique(y_pred)) <= {0, 1}
+    assert np.isfinite(loss)
+
+
+def test_multi_label_accuracy_needs_the_whole_row():
+    from artrec.training.loop import accuracy_of, mean_class_accuracy_of
+
+    y_true = np.array([[1, 0], [1, 0], [0, 1], [1, 1]])
+    y_pred = np.array([[1, 0], [1, 1], [0, 1], [1, 0]])
+    assert accuracy_of(y_true, y_pred) == 0.5
+    # groups (true rows): [1,0] 1/2 right, [0,1] 1/1, [1,1] 0/1
+    assert mean_class_accuracy_of(y_true, y_pred) == pytest.approx((0.5 + 1 + 0) / 3)
+    assert accuracy_of(np.array([0, 1, 2]), np.array([0, 1, 1])) == pytest.approx(2 / 3)

@@ -74,3 +74,26 @@ def test_random_crop_stays_inside_and_covers_positions():
         corners.add(int(out[0, 0, 0]))
     assert len(corners) > 1
     assert all(0 <= c // 16 <= 8 and 0 <= c % 16 <= 8 for c in corners)
+
+
+# ---- square centre-cropped inputs (the Tate poster) ---------------------------------------------
+def test_square_transforms_resize_the_shorter_side_and_crop_the_centre():
+    from artrec.training.transforms import build_square_transforms
+
+    # a portrait image: left half black, right half white, a red band at the top
+    pixels = np.zeros((90, 60, 3), dtype=np.uint8)
+    pixels[:, 30:] = 255
+    pixels[:10] = (255, 0, 0)
+    image = Image.fromarray(pixels)
+    out = build_square_transforms(20)(image)
+    assert out.shape == (3, 20, 20) and out.dtype == torch.float32
+    assert out.min() >= -1.0 and out.max() <= 1.0  # normalised with mean 0.5, std 0.5
+    assert out[0, 0, 0] == out[1, 0, 0]  # the red band at the top was cropped away
+    assert out[:, :, :8].mean() < 0 < out[:, :, 12:].mean()
+    imagenet = build_square_transforms(20, mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225))
+    assert imagenet(image).max() > 2.0
+    torch.manual_seed(0)
+    augmented = build_square_transforms(20, augment=True)
+    crops = [augmented(image) for _ in range(6)]
+    assert all(c.shape == (3, 20, 20) for c in crops)
+    assert any(not torch.equal(crops[0], c) for c in crops[1:])

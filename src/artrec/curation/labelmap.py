@@ -18,6 +18,8 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from artrec.datasets.tate import read_tate_artworks
+
 _CONDITIONS = ("starts_with", "contains", "media", "support", "unless")
 _POSITIVE_CONDITIONS = ("starts_with", "contains", "media", "support")
 _RULE_KEYS = {"class", "note", *_CONDITIONS}
@@ -299,12 +301,11 @@ def coverage_summary(coverage: pd.DataFrame, top: int = 20) -> dict[str, Any]:
 
 
 def tate_coverage(csv_gz_path: str | Path, label_map: LabelMap, top: int = 20) -> dict[str, Any]:
-    """Apply the map to the Tate collection's ``medium`` column (real, untidy descriptions)."""
+    """Apply the map to the Tate collection's ``medium`` column (real, untidy descriptions), read
+    and validated by the project's one Tate reader (``artrec.datasets.tate``)."""
     path = Path(csv_gz_path)
-    try:
-        media = pd.read_csv(path, usecols=["medium"], dtype={"medium": "string"})["medium"]
-    except (OSError, ValueError) as error:
-        raise ValueError(f"{path}: cannot read a 'medium' column: {error}") from error
+    medium = read_tate_artworks(path)["medium"]
+    media = medium.where(medium != "").astype("string")  # an empty cell is no description
     coverage = label_map_coverage(media, label_map)
     summary = coverage_summary(coverage, top=top)
     mapped = coverage[coverage["class"].notna()].head(top)

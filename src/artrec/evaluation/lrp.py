@@ -15,6 +15,8 @@ std 0.5, so z^B's pixel box is [-1, 1].
 Relevance starts as the target logit (one-hot times the output), so each pixel's relevance is its
 contribution to that logit and its sign means "for" (red) or "against" (blue) the class.
 All rules come from zennit; this module only says which layer gets which.
+``conv_net_lrp_composite`` applies the same split to other networks: VGG-style stacks (the Tate
+poster's simple CNN) and ResNets (the Tate ResNet18s, residual sums via zennit's canonizer).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from zennit.canonizers import SequentialMergeBatchNorm
 from zennit.composites import NameLayerMapComposite, layer_map_base
 from zennit.core import Composite, Hook, Stabilizer
 from zennit.rules import Epsilon, Gamma, ZBox
+from zennit.torchvision import ResNetCanonizer
 
 # LRP-0 is the epsilon rule without epsilon; a tiny stabiliser only guards against 0 / 0.
 LRP0_STABILIZER = 1e-9
@@ -87,7 +90,66 @@ def vgg_lrp_rules(
     }
 
 
-def rules_composite(rules: dict[str, Hook]) -> Composite:
+def resnet_lrp_rule_names(model: nn.Module, first_epsilon_layer: int = 3) -> dict[str, str]:
+    """The same split for a torchvision-style ResNet: the stem convolution LRP-z^B, the
+    convolutions of ``layer1`` .. ``layer<first_epsilon_layer - 1>`` LRP-gamma (downsampling
+    shortcuts included), later stages LRP-epsilon, the dense head LRP-0. The residual sums get
+    zennit's proportional rule through ``ResNetCanonizer`` (see ``conv_net_lrp_composite``)."""
+    names: dict[str, str] = {}
+    for name, module in model.named_modules():
+        if isinstance(module, nn.Conv2d):
+            stage = name.split(".")[0]
+            if not stage.startswith("layer"):
+                names[name] = LRP_ZB
+            else:
+                names[name] = LRP_GAMMA if int(stage[5:]) < first_epsilon_layer else LRP_EPSILON
+        elif isinstance(module, nn.Linear):
+            names[name] = LRP_0
+    if LRP_ZB not in names.values():
+        raise ValueError(f"{type(model).__name__} has no stem convolution outside layer1-4")
+    return names
+
+
+def is_resnet(model: nn.Module) -> bool:
+    """A torchvision-style ResNet (stages ``layer1`` .. ``layer4``)."""
+    return all(hasattr(model, f"layer{i}") for i in range(1, 5))
+
+
+def conv_net_lrp_composite(
+    model: nn.Module,
+    low: float | torch.Tensor = NORMALISED_PIXEL_LOW,
+    high: float | torch.Tensor = NORMALISED_PIXEL_HIGH,
+    epsilon: float = 0.25,
+    gamma: float = 0.25,
+) -> Composite:
+    """The paper's composite for a VGG-style network (plain convolution/pool blocks, e.g. the Tate
+    poster's simple CNN: gamma on all but the last block) or a ResNet (``resnet_lrp_rule_names``,
+    residual additions canonised by zennit's ``ResNetCanonizer``). ``low``/``high``: the pixel
+    box of z^B in the normalised input (tensors of shape (1, 3, 1, 1) per channel)."""
+    relative = Stabilizer(epsilon, norm_scale=True)
+    floor = Stabilizer(LRP0_STABILIZER)
+
+    def stabilizer(value: torch.Tensor) -> torch.Tensor:
+        # A layer whose outputs are all zero (e.g. a zero-initialised residual branch of the
+        # BN-free ResNet) has zero RMS: the tiny LRP-0 floor keeps 0 / 0 out.
+        return floor(relative(value))
+
+    make_rule = {
+        LRP_ZB: lambda: ZBox(low=low, high=high),
+        LRP_GAMMA: lambda: Gamma(gamma=gamma),
+        LRP_EPSILON: lambda: Epsilon(epsilon=stabilizer),
+        LRP_0: lambda: Epsilon(epsilon=LRP0_STABILIZER),
+    }
+    if is_resnet(model):
+        names, canonizers = resnet_lrp_rule_names(model), [ResNetCanonizer()]
+    else:
+        blocks = 1 + sum(isinstance(m, nn.MaxPool2d) for m in model.modules())
+        names = vgg_lrp_rule_names(model, first_epsilon_block=max(2, blocks - 1))
+        canonizers = None
+    return rules_composite({name: make_rule[rule]() for name, rule in names.items()}, canonizers)
+
+
+def rules_composite(rules: dict[str, Hook], canonizers: list | None = None) -> Composite:
     """zennit composite: the given rule per named layer, zennit's defaults for the rest.
 
     Those defaults pass relevance through activations unchanged, share it proportionally in
@@ -97,7 +159,7 @@ def rules_composite(rules: dict[str, Hook]) -> Composite:
     return NameLayerMapComposite(
         name_map=[((name,), rule) for name, rule in rules.items()],
         layer_map=layer_map_base(),
-        canonizers=[SequentialMergeBatchNorm()],
+        canonizers=canonizers if canonizers is not None else [SequentialMergeBatchNorm()],
     )
 
 
@@ -195,6 +257,30 @@ def plot_lrp_grid(
             axes[row, 0].imshow(np.asarray(image))
         _show_heatmap(axes[row, 1], hrvs, "HR&VS", image_aspect)
         _show_heatmap(axes[row, 2], lrfs, "LR&FS", image_aspect)
+        for ax in axes[row]:
+            ax.set_xticks([])
+            ax.set_yticks([])
+    fig.tight_layout()
+    return fig
+
+
+def plot_heatmap_rows(
+    images: Sequence[np.ndarray],
+    heatmaps: dict[str, Sequence[np.ndarray]],
+    titles: Sequence[str],
+) -> Figure:
+    """One row per image: the image, then one heat map per model (column titles: the keys of
+    ``heatmaps``); red for, blue against, limits symmetric around zero per map."""
+    if not images or any(len(maps) != len(images) for maps in heatmaps.values()):
+        raise ValueError("plot_heatmap_rows needs images and one heat map per image and model")
+    columns = 1 + len(heatmaps)
+    fig = Figure(figsize=(2.2 * columns, 2.2 * len(images)))
+    axes = fig.subplots(len(images), columns, squeeze=False)
+    for row, (image, title) in enumerate(zip(images, titles, strict=True)):
+        axes[row, 0].imshow(np.asarray(image))
+        axes[row, 0].set_ylabel(title, fontsize=7)
+        for column, (name, maps) in enumerate(heatmaps.items(), start=1):
+            _show_heatmap(axes[row, column], maps[row], name, None)
         for ax in axes[row]:
             ax.set_xticks([])
             ax.set_yticks([])

@@ -112,6 +112,23 @@ MET_OFFICIAL_FILES: tuple[OfficialFile, ...] = (
 )
 
 
+# The Rijksmuseum Challenge (layout and record format: artrec.datasets.rijksmuseum). The archive
+# names are NOT verified and no checksums are published, so there is no scripted download
+# (source 'official' is refused with instructions); a local folder holding these archives, or
+# their unpacked jpg2/ and xml2/, is read. The Antwerp collection uses the same declaration.
+RIJKSMUSEUM_PAGE = "https://staff.fnwi.uva.nl/t.e.j.mensink/uva12/rijks/"
+RIJKSMUSEUM_OFFICIAL_FILES: tuple[OfficialFile, ...] = tuple(
+    OfficialFile(
+        name=f"{folder}.tar",
+        url=f"{RIJKSMUSEUM_PAGE}{folder}.tar",
+        md5=None,
+        contents=(folder,),
+        max_unpacked_bytes=64 * _GIB,  # 112,039 photographs
+    )
+    for folder in ("jpg2", "xml2")
+)
+
+
 def fetch_official(
     files: tuple[OfficialFile, ...] | list[OfficialFile],
     dest_dir: Path,

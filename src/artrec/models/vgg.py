@@ -1,4 +1,5 @@
-"""VGG11 (configuration A) for variable-shape input, as in the MAMe baselines (paper section 4.1).
+"""VGG11 (configuration A) for variable-shape input, as in the MAMe baselines (paper section 4.1),
+and VGG19 (configuration E), one of the transfer-learning paper's networks, built the same way.
 
 torchvision's VGG already has what the paper added: an adaptive average pool to 7 x 7 between the
 last convolution and the first fully connected layer (so any input of at least 32 x 32 works) and
@@ -17,6 +18,8 @@ from torch import nn
 from torchvision.models.vgg import VGG, cfgs, make_layers
 
 VGG11_CONFIG = cfgs["A"]
+# torchvision's layer configurations by architecture name.
+VGG_CONFIGS: dict[str, list] = {"vgg11": VGG11_CONFIG, "vgg19": cfgs["E"]}
 VGG_HIDDEN_FEATURES = 4096
 VGG_POOL_SIZE = 7
 
@@ -38,7 +41,21 @@ def vgg11(
 
     ``batch_norm=True`` gives VGG11-BN; the paper's baseline has no batch normalisation.
     """
-    config = [v if v == "M" else scale_channels(v, width_mult) for v in VGG11_CONFIG]
+    return vgg("vgg11", num_classes, width_mult, batch_norm, dropout)
+
+
+def vgg(
+    arch: str,
+    num_classes: int,
+    width_mult: float = 1.0,
+    batch_norm: bool = False,
+    dropout: float = 0.5,
+) -> VGG:
+    """torchvision VGG ``arch`` (a key of ``VGG_CONFIGS``) with widths scaled by ``width_mult``;
+    at ``width_mult=1.0`` names and shapes are torchvision's, so its ImageNet weights load."""
+    if arch not in VGG_CONFIGS:
+        raise ValueError(f"unknown VGG {arch!r}; expected one of {sorted(VGG_CONFIGS)}")
+    config = [v if v == "M" else scale_channels(v, width_mult) for v in VGG_CONFIGS[arch]]
     features = make_layers(config, batch_norm=batch_norm)
     # torchvision hard-codes a 512 * 7 * 7 -> 4096 -> 4096 head. Build it on the meta device (no
     # memory, no init time) and replace it by one of the same layout, hence the same parameter

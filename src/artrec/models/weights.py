@@ -6,7 +6,9 @@ An ``init`` spec is one of
   own machinery into ``weights_dir`` (default: ``$TORCH_HOME/hub/checkpoints``); a file already
   there under torchvision's file name is used without any network access;
 - a path to a local checkpoint: a bare state dict, or a dict holding it under ``"model"`` or
-  ``"state_dict"`` (``.safetensors`` files are read with safetensors).
+  ``"state_dict"`` (``.safetensors`` files are read with safetensors);
+- a state dict already in memory (a mapping of tensors, e.g. a network this project trained,
+  loaded through the Kedro catalog).
 
 Loading is strict: every parameter of the model must be filled and every tensor of the file used,
 except for the classifier head, which is re-initialised when its shape differs (e.g. 1000 ImageNet
@@ -33,7 +35,8 @@ from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_weights
 from torchvision.models import get_weight
 
-TORCHVISION_WEIGHTS_NAME = re.compile(r"^[A-Za-z0-9]+_Weights\.[A-Za-z0-9_]+$")
+# Inception_V3_Weights, ViT_B_16_Weights: names may hold underscores before "_Weights".
+TORCHVISION_WEIGHTS_NAME = re.compile(r"^[A-Za-z0-9_]+_Weights\.[A-Za-z0-9_]+$")
 BN_SUFFIXES = ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")
 BN_MODES = ("fold", "drop")
 # torchvision and timm build their BatchNorm2d layers with the PyTorch default eps.
@@ -51,8 +54,10 @@ class WeightLoadReport:
     dropped: list[str] = field(default_factory=list)
 
 
-def is_scratch(init: str | os.PathLike[str] | None) -> bool:
+def is_scratch(init: str | os.PathLike[str] | Mapping[str, torch.Tensor] | None) -> bool:
     """True when ``init`` asks for random initialisation."""
+    if isinstance(init, Mapping):
+        return False
     return init is None or str(init).strip().lower() in ("", "scratch", "none", "random")
 
 
@@ -120,9 +125,15 @@ def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
 
 
 def resolve_state_dict(
-    init: str | os.PathLike[str], weights_dir: str | os.PathLike[str] | None = None
+    init: str | os.PathLike[str] | Mapping[str, torch.Tensor],
+    weights_dir: str | os.PathLike[str] | None = None,
 ) -> tuple[dict[str, torch.Tensor], str]:
     """State dict and a human-readable source for a non-scratch ``init`` spec."""
+    if isinstance(init, Mapping):
+        not_tensors = [k for k, v in init.items() if not isinstance(v, torch.Tensor)]
+        if not init or not_tensors:
+            raise ValueError(f"an in-memory init must map names to tensors; not: {not_tensors[:5]}")
+        return dict(init), "a state dict in memory"
     spec = str(init)
     if Path(spec).is_file():
         return read_checkpoint(spec), spec
@@ -261,7 +272,7 @@ def load_state_dict_checked(
 
 def initialise_weights(
     model: nn.Module,
-    init: str | os.PathLike[str] | None,
+    init: str | os.PathLike[str] | Mapping[str, torch.Tensor] | None,
     head_prefixes: Sequence[str],
     weights_dir: str | os.PathLike[str] | None = None,
     bn_mode: str = "fold",

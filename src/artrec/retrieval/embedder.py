@@ -92,15 +92,35 @@ class Embedder(nn.Module):
         for r in scales:
             if r == 1:
                 scaled = images
-            else:
+            elif min(int(side * r) for side in images.shape[-2:]) >= 1:
                 scaled = F.interpolate(
                     images, scale_factor=r, mode="bilinear", align_corners=False, antialias=True
+                )
+            else:
+                # A side of a few pixels (a long scroll) would shrink to nothing: keep 1 px.
+                size = [max(1, int(side * r)) for side in images.shape[-2:]]
+                scaled = F.interpolate(
+                    images, size=size, mode="bilinear", align_corners=False, antialias=True
                 )
             descriptor = self(scaled)
             total = descriptor if total is None else total + descriptor
         if total is None:
             raise ValueError("scales must not be empty")
         return F.normalize(total, dim=-1)
+
+
+def longer_side_capped(width: int, height: int, max_side: int) -> tuple[int, int]:
+    """(width, height) with the longer side shrunk to ``max_side`` (aspect kept); never enlarged.
+
+    Shared by :class:`ResizeLongerSide` and the draft decoding of
+    :class:`artrec.retrieval.extract.ImageListDataset`, so that an image decoded at this size
+    passes the transform unchanged.
+    """
+    longer = max(width, height)
+    if longer <= max_side:
+        return width, height
+    scale = max_side / longer
+    return max(1, round(width * scale)), max(1, round(height * scale))
 
 
 class ResizeLongerSide:
@@ -116,12 +136,9 @@ class ResizeLongerSide:
         self.max_side = int(max_side)
 
     def __call__(self, image: Image.Image) -> Image.Image:
-        width, height = image.size
-        longer = max(width, height)
-        if longer <= self.max_side:
+        size = longer_side_capped(*image.size, self.max_side)
+        if size == image.size:
             return image
-        scale = self.max_side / longer
-        size = (max(1, round(width * scale)), max(1, round(height * scale)))
         return image.resize(size, Image.Resampling.BILINEAR, reducing_gap=None)
 
     def __repr__(self) -> str:
@@ -157,4 +174,5 @@ __all__ = [
     "Embedder",
     "ResizeLongerSide",
     "inference_transform",
+    "longer_side_capped",
 ]

@@ -14,8 +14,10 @@ single-process extraction, and a rerun resumes from the same chunks with any num
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import math
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -29,7 +31,9 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
 from artrec import distributed
-from artrec.retrieval.embedder import SINGLE_SCALE, Embedder
+from artrec.errors import BadInputError
+from artrec.images.decode import DEFAULT_MAX_PIXELS, BadImageError, load_resized, load_rgb
+from artrec.retrieval.embedder import SINGLE_SCALE, Embedder, longer_side_capped
 from artrec.utils.atomic import atomic_write, atomic_write_json
 
 MANIFEST = "manifest.json"
@@ -45,10 +49,88 @@ class ExtractedDescriptors:
     ids: np.ndarray
 
 
+@dataclass(frozen=True)
+class UnreadableImage:
+    """What :class:`ImageListDataset` yields instead of a tensor for an image it cannot decode:
+    item ``index``, its ``path`` and the decoder's short ``reason``.
+
+    A marker rather than an exception: a data-loader worker process re-raises an exception with a
+    traceback pasted into its message, and the extraction wants every bad image, not the first.
+    """
+
+    index: int
+    path: str
+    reason: str
+
+
+class UnreadableImagesError(BadInputError):
+    """Images of an extraction could not be decoded; ``bad`` lists them (:class:`UnreadableImage`).
+
+    Raised by :func:`extract_descriptors` after every other image is described (and, with
+    ``out_dir``, its chunk stored), so that one message names every bad image and a rerun after
+    the fix describes only the chunks that held them.
+    """
+
+    bad: tuple[UnreadableImage, ...] = ()
+
+
+def unreadable_images_error(
+    bad: Sequence[UnreadableImage], fix: str, *, total: int | None = None
+) -> UnreadableImagesError:
+    """One error naming every image of ``bad``: the file itself when there is one, else their
+    common folder and the first five files with their reasons."""
+    bad = sorted(bad, key=lambda item: item.path)
+    if len(bad) == 1:
+        error = UnreadableImagesError(bad[0].path, bad[0].reason, fix)
+    else:
+        folder = os.path.commonpath([os.path.dirname(item.path) or "." for item in bad])
+        listed = "; ".join(
+            f"{os.path.relpath(item.path, folder)}: {item.reason}" for item in bad[:5]
+        )
+        more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+        of_total = f" of {total}" if total is not None else ""
+        error = UnreadableImagesError(
+            folder, f"{len(bad)}{of_total} images cannot be decoded: {listed}{more}", fix
+        )
+    error.bad = tuple(bad)
+    return error
+
+
+def decode_for_embedding(
+    path: str | os.PathLike[str],
+    max_side: int | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_aspect_ratio: float = math.inf,
+) -> Image.Image:
+    """``path`` as upright 8-bit RGB, its longer side capped at ``max_side`` (None: full size).
+
+    :mod:`artrec.images.decode` does the work: the bomb limit ``max_pixels``, damaged files
+    refused (:class:`BadImageError`), every colour mode converted, and JPEGs decoded in draft
+    mode at the smallest scale that still leaves headroom above the output size. The final
+    resize uses :class:`artrec.retrieval.embedder.ResizeLongerSide`'s size and filter, so an image
+    too small for draft decoding comes out exactly as the transform alone would make it. Long
+    scrolls are allowed by default: capping the longer side cannot blow an image up.
+    """
+    if max_side is None:
+        return load_rgb(path, max_pixels, max_aspect_ratio)
+    return load_resized(
+        path,
+        functools.partial(longer_side_capped, max_side=max_side),
+        max_pixels=max_pixels,
+        resample=Image.Resampling.BILINEAR,
+        max_aspect_ratio=max_aspect_ratio,
+    )
+
+
 class ImageListDataset(Dataset):
     """Images read from ``paths`` (relative to ``root`` when given); items are (tensor, id).
 
-    ``ids`` default to the position in the list.
+    ``ids`` default to the position in the list. Images are decoded by
+    :func:`decode_for_embedding` (bomb limit ``max_pixels``, damaged files refused, every colour
+    mode to upright 8-bit RGB, transparency on white); with ``max_side`` a large JPEG is decoded
+    in draft mode straight to its longer side capped at ``max_side``, so a huge file never costs
+    its full-resolution memory. An image that cannot be decoded yields an
+    :class:`UnreadableImage` in place of the tensor.
     """
 
     def __init__(
@@ -57,26 +139,38 @@ class ImageListDataset(Dataset):
         transform: Callable[[Image.Image], torch.Tensor],
         ids: Sequence[Any] | None = None,
         root: str | os.PathLike[str] | None = None,
+        *,
+        max_side: int | None = None,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
+        max_aspect_ratio: float = math.inf,
     ) -> None:
         if ids is not None and len(ids) != len(paths):
             raise ValueError(f"{len(paths)} paths but {len(ids)} ids")
+        if max_side is not None and max_side < 1:
+            raise ValueError(f"max_side must be >= 1, got {max_side}")
         self.paths = list(paths)
         self.ids = list(range(len(self.paths))) if ids is None else list(ids)
         self.transform = transform
         self.root = Path(root) if root is not None else None
+        self.max_side = max_side
+        self.max_pixels = int(max_pixels)
+        self.max_aspect_ratio = float(max_aspect_ratio)
 
     def __len__(self) -> int:
         return len(self.paths)
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, Any]:
+    def load(self, index: int) -> Image.Image:
+        """Item ``index`` decoded to upright 8-bit RGB; raises :class:`BadImageError`."""
         path = Path(self.paths[index])
         if self.root is not None:
             path = self.root / path
+        return decode_for_embedding(path, self.max_side, self.max_pixels, self.max_aspect_ratio)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor | UnreadableImage, Any]:
         try:
-            with Image.open(path) as image:
-                image = image.convert("RGB")
-        except (OSError, ValueError) as error:
-            raise RuntimeError(f"cannot read image {path} (item {index}): {error}") from error
+            image = self.load(index)
+        except BadImageError as error:
+            return UnreadableImage(index, error.path, error.reason), self.ids[index]
         return self.transform(image), self.ids[index]
 
 
@@ -106,6 +200,11 @@ def extract_descriptors(
     by default it is a hash of the embedder's state dict and scales. In a process group every
     process calls this with the same arguments (``device`` ``cuda`` meaning its own GPU); see the
     module docstring.
+
+    Items whose image is an :class:`UnreadableImage` are not described; every other item is, and
+    then :class:`UnreadableImagesError` names all of them (on every process). With ``out_dir``
+    the chunks without a bad image are stored first, so a rerun after the fix describes only the
+    chunks that held one. There is no partial result: a descriptor file needs one row per item.
     """
     positions = list(range(len(dataset))) if indices is None else [int(i) for i in indices]
     if chunk_size < 1 or batch_size < 1:
@@ -146,21 +245,29 @@ def extract_descriptors(
 
     pending_desc: list[np.ndarray] = []
     pending_ids: list[Any] = []
+    pending_bad: list[bool] = []
+    bad_here: list[UnreadableImage] = []  # this process's unreadable images
+    bad_chunks: set[int] = set()
     todo_iter = iter(todo)
     current = next(todo_iter, None)
 
     def flush_chunk() -> None:
         # Take this process's share of the current chunk off the pending rows, gather the
         # whole chunk in its original order and keep or write it.
-        nonlocal pending_desc, pending_ids, current
+        nonlocal pending_desc, pending_ids, pending_bad, current
         size = len(shares[current])
         stacked = np.concatenate(pending_desc, axis=0) if pending_desc else None
         if stacked is None:
             stacked = np.zeros((0, embedder.output_dim), np.float32)
         chunk_desc = distributed.all_gather_unshard(stacked[:size])
         chunk_ids = distributed.all_gather_unshard(_ids_array(pending_ids[:size]))
+        chunk_bad = distributed.all_gather_unshard(np.asarray(pending_bad[:size], dtype=bool))
         pending_desc, pending_ids = [stacked[size:]], pending_ids[size:]
-        if store is not None:
+        pending_bad = pending_bad[size:]
+        if chunk_bad.any():
+            # Rows of unreadable images are placeholders: such a chunk is never stored or used.
+            bad_chunks.add(current)
+        elif store is not None:
             if main:
                 store.save_chunk(current, chunk_desc, chunk_ids)
         else:
@@ -177,8 +284,11 @@ def extract_descriptors(
             ) as bar,
         ):
             for batch in loader:
+                unreadable = [isinstance(item[0], UnreadableImage) for item in batch]
+                bad_here.extend(item[0] for item in batch if isinstance(item[0], UnreadableImage))
                 pending_desc.append(_describe_batch(embedder, batch, scales, device))
                 pending_ids.extend(item[1] for item in batch)
+                pending_bad.extend(unreadable)
                 bar.update(len(batch))
                 # Flush every completed chunk as soon as it is complete, so that an interruption
                 # loses at most the chunk in progress.
@@ -190,6 +300,22 @@ def extract_descriptors(
                 flush_chunk()
     finally:
         embedder.train(was_training)
+
+    # Every process knows which chunks failed (the gathered masks); the reasons are gathered too,
+    # so that every process raises the same error and none waits in a later collective call.
+    if bad_chunks:
+        bad = [item for part in distributed.all_gather_objects(bad_here) for item in part]
+        raise unreadable_images_error(
+            bad,
+            "replace each with a readable copy, or remove it from the image list; "
+            + (
+                f"the descriptors of the other chunks are kept in {out_dir}, so a rerun describes "
+                "only the chunks that held them"
+                if out_dir is not None
+                else "nothing was written"
+            ),
+            total=len(positions),
+        )
 
     if store is not None:
         # Rank 0 merges the chunks; the others read the merged files once they exist.
@@ -212,6 +338,10 @@ def _describe_batch(
     out: list[np.ndarray | None] = [None] * len(batch)
     groups: dict[tuple[int, ...], list[int]] = {}
     for i, (image, _) in enumerate(batch):
+        if isinstance(image, UnreadableImage):
+            # A placeholder row keeps the chunk's rows aligned; the chunk is discarded.
+            out[i] = np.full(embedder.output_dim, np.nan, np.float32)
+            continue
         if image.ndim != 3:
             raise ValueError(f"expected (3, H, W) image tensors, got shape {tuple(image.shape)}")
         groups.setdefault(tuple(image.shape), []).append(i)

@@ -96,6 +96,22 @@ class ImageManifestDataset(Dataset):
         return self._widths, self._heights
 
 
+class MappedTargets(Dataset):
+    """``dataset``'s items with each integer label replaced by ``targets[label]``: e.g. the
+    class's multi-hot row of medium tags, for the multi-label objective of the training loop."""
+
+    def __init__(self, dataset: Dataset, targets: np.ndarray | torch.Tensor) -> None:
+        self.dataset = dataset
+        self.targets = torch.as_tensor(np.asarray(targets, dtype=np.float32))
+
+    def __len__(self) -> int:
+        return len(self.dataset)  # type: ignore[arg-type]
+
+    def __getitem__(self, index: int) -> tuple[Any, torch.Tensor]:
+        image, label = self.dataset[index]
+        return image, self.targets[label]
+
+
 def collate_center_crop(batch: list[tuple[torch.Tensor, int]]) -> tuple[torch.Tensor, torch.Tensor]:
     """Stack images of different shapes by centre-cropping each to the batch's smallest height and
     smallest width.

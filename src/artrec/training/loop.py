@@ -11,6 +11,10 @@ Reproducibility and resumption:
   and metrics as an uninterrupted run (bit for bit on the CPU; on CUDA only as far as the kernels
   are deterministic).
 - The model's initial weights are the caller's: seed before building the model.
+- Early stopping (``patience``): training ends once the validation loss has not improved for
+  ``patience`` epochs in a row (Keras' ``EarlyStopping(monitor="val_loss")``, as in the
+  transfer-learning paper). The decision depends only on the history, which the checkpoint
+  holds, so a resumed run stops where an uninterrupted one does.
 
 Distributed data parallel (inside a process group, see ``artrec.distributed``; loaders from
 ``data.build_dataloader`` then hold each process's share): the model is wrapped in
@@ -49,12 +53,73 @@ from artrec.training.checkpoint import (
 )
 from artrec.training.sampler import ShardSampler
 
-OPTIMIZERS = ("amsgrad", "adam", "sgd")
+OPTIMIZERS = ("amsgrad", "adam", "sgd", "rmsprop")
 # Settings that must not change between an interrupted run and its resumption (the number of
 # processes too: it changes the batches and the effective batch size).
-RESUME_KEYS = ("optimizer", "lr", "weight_decay", "seed", "world_size")
+RESUME_KEYS = ("optimizer", "lr", "weight_decay", "seed", "world_size", "optimizer_options")
+# What each optimizer takes besides lr and weight decay (torch's names), and the defaults used
+# when a caller gives none: SGD with momentum 0.9 (the MAMe loop's), RMSprop as Keras defines it
+# (rho 0.9, epsilon 1e-8 as the transfer-learning paper gives it; torch calls rho ``alpha``).
+OPTIMIZER_OPTIONS: dict[str, dict[str, float | bool]] = {
+    "amsgrad": {},
+    "adam": {},
+    "sgd": {"momentum": 0.9, "nesterov": False},
+    "rmsprop": {"alpha": 0.9, "eps": 1e-8},
+}
 
 LogFn = Callable[[int, dict[str, float]], None]
+
+
+@dataclass(frozen=True)
+class Objective:
+    """What the loop minimises and how outputs become predictions (the loss/target hook).
+
+    ``batch_loss(logits, targets)``: the mean loss of a batch (what is back-propagated);
+    ``summed_loss(logits, targets)``: the sum over its items of each item's loss (validation);
+    ``predict(logits)``: class indices (single label) or 0/1 rows (multi-label). With
+    multi-label targets a prediction is correct when the whole row (the tag set) matches, and
+    the per-class accuracy groups items by their true row (each class has its own tag set).
+    """
+
+    name: str
+    batch_loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    summed_loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    predict: Callable[[torch.Tensor], torch.Tensor]
+
+
+# Cross-entropy over classes (the MAMe baselines; exactly the loop's original computation).
+SINGLE_LABEL = Objective(
+    "single_label",
+    nn.CrossEntropyLoss(),
+    nn.CrossEntropyLoss(reduction="sum"),
+    lambda logits: logits.argmax(dim=1),
+)
+# One sigmoid per output and binary cross-entropy (the Tate poster's multi-binary system): an
+# item's loss is the mean over its outputs, a prediction the outputs above probability 0.5.
+MULTI_LABEL = Objective(
+    "multi_label",
+    lambda logits, targets: nn.functional.binary_cross_entropy_with_logits(logits, targets),
+    lambda logits, targets: (
+        nn.functional.binary_cross_entropy_with_logits(logits, targets, reduction="sum")
+        / logits.shape[1]
+    ),
+    lambda logits: (logits > 0).to(torch.int64),
+)
+
+
+def accuracy_of(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Share of items predicted right (multi-label rows: the whole row must match)."""
+    correct = y_true == y_pred
+    return float(correct.all(axis=1).mean() if correct.ndim == 2 else correct.mean())
+
+
+def mean_class_accuracy_of(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Mean per-class accuracy; multi-label items are grouped by their true row."""
+    if np.ndim(y_true) == 2:
+        _, groups = np.unique(y_true, axis=0, return_inverse=True)
+        correct = (y_true == y_pred).all(axis=1)
+        return float(np.mean([correct[groups == g].mean() for g in np.unique(groups)]))
+    return mean_per_class_accuracy(y_true, y_pred)
 
 
 @dataclass
@@ -83,15 +148,31 @@ def seed_everything(seed: int) -> None:
 
 
 def build_optimizer(
-    name: str, parameters: Any, lr: float, weight_decay: float = 0.0
+    name: str,
+    parameters: Any,
+    lr: float,
+    weight_decay: float = 0.0,
+    options: dict[str, Any] | None = None,
 ) -> torch.optim.Optimizer:
-    """``'amsgrad'`` (the paper's: Adam with the AMSGrad fix), ``'adam'`` or ``'sgd'`` (momentum
-    0.9).
+    """``'amsgrad'`` (the MAMe paper's: Adam with the AMSGrad fix), ``'adam'``, ``'sgd'``
+    (momentum 0.9; ``options={"nesterov": True}`` for Nesterov momentum, the transfer-learning
+    paper's fine tuning) or ``'rmsprop'`` (Keras' RMSprop: ``alpha`` = rho 0.9, ``eps`` 1e-8;
+    the paper's off-the-shelf classifier). ``options`` override the keys of
+    ``OPTIMIZER_OPTIONS[name]`` and nothing else.
 
     Adam runs its fused kernel: with the paper's HR&VS batch size 1 the optimizer step is a
     large share of each iteration, and the fused step made VGG11 training 1.7x faster on the CPU
     (same update rule; the result differs from the per-tensor loop by rounding only).
     """
+    if name not in OPTIMIZER_OPTIONS:
+        raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {name!r}")
+    unknown = set(options or {}) - set(OPTIMIZER_OPTIONS[name])
+    if unknown:
+        raise ValueError(
+            f"optimizer {name!r} takes options {sorted(OPTIMIZER_OPTIONS[name])}, "
+            f"not {sorted(unknown)}"
+        )
+    settings = {**OPTIMIZER_OPTIONS[name], **(options or {})}
     if name == "amsgrad":
         return torch.optim.Adam(
             parameters, lr=lr, weight_decay=weight_decay, amsgrad=True, fused=True
@@ -99,14 +180,24 @@ def build_optimizer(
     if name == "adam":
         return torch.optim.Adam(parameters, lr=lr, weight_decay=weight_decay, fused=True)
     if name == "sgd":
-        return torch.optim.SGD(parameters, lr=lr, momentum=0.9, weight_decay=weight_decay)
-    raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {name!r}")
+        return torch.optim.SGD(parameters, lr=lr, weight_decay=weight_decay, **settings)
+    return torch.optim.RMSprop(parameters, lr=lr, weight_decay=weight_decay, **settings)
+
+
+def stopped_early(history: list[dict[str, float]], best_epoch: int, patience: int | None) -> bool:
+    """Whether ``patience`` epochs have passed since the best (lowest validation loss) epoch."""
+    return patience is not None and bool(history) and history[-1]["epoch"] - best_epoch >= patience
 
 
 def evaluate_classifier(
-    model: nn.Module, loader: DataLoader, device: str | torch.device, progress: bool = False
+    model: nn.Module,
+    loader: DataLoader,
+    device: str | torch.device,
+    progress: bool = False,
+    objective: Objective = SINGLE_LABEL,
 ) -> tuple[np.ndarray, np.ndarray, float]:
-    """Labels, arg-max predictions (in loader order) and the mean cross-entropy per image.
+    """Labels, predictions (in loader order) and the mean loss per image: arg-max and
+    cross-entropy, or another ``objective``'s (e.g. ``MULTI_LABEL``).
 
     When ``loader`` holds one process's ``ShardSampler`` share, the results of all processes are
     gathered: every process gets the labels and predictions of the whole set in sequential order.
@@ -115,7 +206,7 @@ def evaluate_classifier(
     """
     device = torch.device(device)
     model.eval()
-    criterion = nn.CrossEntropyLoss(reduction="sum")
+    criterion = objective.summed_loss
     y_true, y_pred, total_loss = [], [], 0.0
     with torch.inference_mode():
         for images, labels in tqdm(loader, desc="eval", leave=False, disable=not progress):
@@ -124,7 +215,7 @@ def evaluate_classifier(
             logits = model(images)
             total_loss += criterion(logits, labels).item()
             y_true.append(labels.cpu())
-            y_pred.append(logits.argmax(dim=1).cpu())
+            y_pred.append(objective.predict(logits).cpu())
     y_true_all = torch.cat(y_true).numpy() if y_true else np.empty(0, np.int64)
     y_pred_all = torch.cat(y_pred).numpy() if y_pred else np.empty(0, np.int64)
     if isinstance(loader.sampler, ShardSampler) and loader.sampler.num_replicas > 1:
@@ -142,6 +233,7 @@ def train_one_epoch(
     optimizer: torch.optim.Optimizer,
     device: torch.device,
     progress: bool = False,
+    objective: Objective = SINGLE_LABEL,
 ) -> dict[str, float]:
     """One pass over ``loader``: loss and accuracies of the training-mode outputs, throughput.
 
@@ -149,7 +241,7 @@ def train_one_epoch(
     the images of all processes (the time is the slowest process's).
     """
     model.train()
-    criterion = nn.CrossEntropyLoss()
+    criterion = objective.batch_loss
     y_true, y_pred, total_loss = [], [], 0.0
     start = time.perf_counter()
     batches = tqdm(loader, desc="train", leave=False, disable=not progress)
@@ -162,9 +254,9 @@ def train_one_epoch(
         loss.backward()
         optimizer.step()
         batch_loss = loss.item()
-        total_loss += batch_loss * labels.numel()
+        total_loss += batch_loss * len(labels)
         y_true.append(labels.cpu())
-        y_pred.append(logits.detach().argmax(dim=1).cpu())
+        y_pred.append(objective.predict(logits.detach()).cpu())
         batches.set_postfix(loss=f"{batch_loss:.3f}", refresh=False)
     seconds = time.perf_counter() - start
     if not y_true:
@@ -179,8 +271,8 @@ def train_one_epoch(
         seconds = max(part[3] for part in parts)
     return {
         "train_loss": total_loss / len(y_true_all),
-        "train_acc": float((y_true_all == y_pred_all).mean()),
-        "train_mean_class_acc": mean_per_class_accuracy(y_true_all, y_pred_all),
+        "train_acc": accuracy_of(y_true_all, y_pred_all),
+        "train_mean_class_acc": mean_class_accuracy_of(y_true_all, y_pred_all),
         "train_seconds": seconds,
         "train_images_per_s": len(y_true_all) / seconds,
     }
@@ -218,20 +310,28 @@ def train_classifier(
     progress: bool = True,
     stop_after_epoch: int | None = None,
     deterministic: bool = True,
+    optimizer_options: dict[str, Any] | None = None,
+    patience: int | None = None,
+    objective: Objective = SINGLE_LABEL,
 ) -> TrainResult:
-    """Train with cross-entropy for ``epochs`` epochs (1-based), validating after each one.
+    """Train with cross-entropy (or ``objective``'s loss, e.g. ``MULTI_LABEL``: sigmoids and
+    binary cross-entropy) for ``epochs`` epochs (1-based), validating after each one.
 
     ``history`` has one row per epoch: epoch, train_loss, train_acc, train_mean_class_acc, val_loss,
     val_acc, val_mean_class_acc, lr, train_seconds, train_images_per_s, val_seconds. The best epoch
     is the one with the lowest validation loss (the paper's model selection). ``log_fn(epoch, row)``
     is called after each epoch's checkpoint is written. ``stop_after_epoch`` ends the run early (as
-    an interruption would); calling again with the same ``checkpoint_dir`` resumes it. ``model`` is
-    left holding the last epoch's weights. In a process group (see the module docstring) every
-    process calls this with its own loaders and gets the same result; ``device`` ``cuda`` means
+    an interruption would); calling again with the same ``checkpoint_dir`` resumes it. ``patience``
+    ends training once the validation loss has not improved for that many epochs (early
+    stopping; ``epochs`` is then the most it may run); ``optimizer_options`` go to
+    ``build_optimizer``. ``model`` is left holding the last epoch's weights. In a process group
+    (see the module docstring) every process calls this with its own loaders and gets the same result; ``device`` ``cuda`` means
     each process's own GPU.
     """
     if epochs < 1:
         raise ValueError(f"epochs must be >= 1, got {epochs}")
+    if patience is not None and patience < 1:
+        raise ValueError(f"patience must be >= 1 (or None), got {patience}")
     if getattr(train_loader, "persistent_workers", False):
         warnings.warn(
             "persistent_workers keeps worker RNG state across epochs; a resumed run will not "
@@ -245,13 +345,14 @@ def train_classifier(
         torch.backends.cudnn.benchmark = False
         torch.backends.cudnn.deterministic = True
     model.to(device)
-    opt = build_optimizer(optimizer, model.parameters(), lr, weight_decay)
+    opt = build_optimizer(optimizer, model.parameters(), lr, weight_decay, optimizer_options)
     config = {
         "optimizer": optimizer,
         "lr": lr,
         "weight_decay": weight_decay,
         "seed": seed,
         "world_size": distributed.world_size(),
+        "optimizer_options": dict(sorted((optimizer_options or {}).items())),
     }
     checkpoint_path = Path(checkpoint_dir) / CHECKPOINT_NAME if checkpoint_dir is not None else None
 
@@ -260,8 +361,9 @@ def train_classifier(
     start_epoch = 1
     state = load_checkpoint(checkpoint_path) if checkpoint_path is not None else None
     if state is not None:
-        # Checkpoints from before distributed training have no world_size: one process wrote them.
-        saved = {"world_size": 1, **state["config"]}
+        # Checkpoints from before distributed training have no world_size (one process wrote
+        # them), and those from before optimizer options had none.
+        saved = {"world_size": 1, "optimizer_options": {}, **state["config"]}
         changed = {k: (saved.get(k), config[k]) for k in RESUME_KEYS}
         changed = {k: v for k, v in changed.items() if v[0] != v[1]}
         if changed:
@@ -289,6 +391,8 @@ def train_classifier(
         device_ids = [device.index] if device.type == "cuda" else None
         train_model = nn.parallel.DistributedDataParallel(model, device_ids=device_ids)
 
+    if stopped_early(rows, best_epoch, patience):
+        start_epoch = epochs + 1  # the checkpoint's run had already stopped early: nothing left
     epoch_bar = tqdm(
         range(start_epoch, epochs + 1),
         desc="epochs",
@@ -298,18 +402,20 @@ def train_classifier(
     )
     for epoch in epoch_bar:
         prepare_epoch(train_loader, seed, epoch)
-        train_metrics = train_one_epoch(train_model, train_loader, opt, device, progress)
+        train_metrics = train_one_epoch(train_model, train_loader, opt, device, progress, objective)
         val_start = time.perf_counter()
-        y_true, y_pred, val_loss = evaluate_classifier(model, val_loader, device, progress)
+        y_true, y_pred, val_loss = evaluate_classifier(
+            model, val_loader, device, progress, objective
+        )
         row = {
             "epoch": epoch,
             "train_loss": train_metrics["train_loss"],
             "train_acc": train_metrics["train_acc"],
             "train_mean_class_acc": train_metrics["train_mean_class_acc"],
             "val_loss": val_loss,
-            "val_acc": float((y_true == y_pred).mean()) if len(y_true) else math.nan,
+            "val_acc": accuracy_of(y_true, y_pred) if len(y_true) else math.nan,
             "val_mean_class_acc": (
-                mean_per_class_accuracy(y_true, y_pred) if len(y_true) else math.nan
+                mean_class_accuracy_of(y_true, y_pred) if len(y_true) else math.nan
             ),
             "lr": lr,
             "train_seconds": train_metrics["train_seconds"],
@@ -346,6 +452,8 @@ def train_classifier(
         if log_fn is not None and main:
             log_fn(epoch, dict(row))
         if stop_after_epoch is not None and epoch >= stop_after_epoch:
+            break
+        if stopped_early(rows, best_epoch, patience):
             break
     epoch_bar.close()
 

@@ -96,3 +96,44 @@ def build_transforms(
         v2.ToPureTensor(),
     ]
     return v2.Compose(steps)
+
+
+# ---- square centre-cropped inputs (the Tate poster) ---------------------------------------------
+# ImageNet's statistics, for networks that start from ImageNet weights.
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+# Share of the image area and aspect-ratio range of the random crops of the augmented run.
+AUGMENT_SCALE = (0.6, 1.0)
+AUGMENT_RATIO = (3 / 4, 4 / 3)
+
+
+def build_square_transforms(
+    size: int,
+    augment: bool = False,
+    mean: tuple[float, ...] = NORMALISE_MEAN,
+    std: tuple[float, ...] = NORMALISE_STD,
+) -> Callable[[Any], torch.Tensor]:
+    """PIL image -> normalised ``size`` x ``size`` tensor, from an image of any shape.
+
+    Plain (the poster: "center cropped to 224x224 pixels ... and normalized"): the shorter side
+    is resized to ``size`` (antialiased) and the centre square cropped. ``augment`` (training
+    only): a random crop of 60-100% of the area and aspect 3:4-4:3 resized to ``size``, then a
+    horizontal flip with probability 0.5 (torchvision's ``RandomResizedCrop``, the usual
+    ImageNet augmentation; the poster does not say which it used).
+    """
+    if size < 1:
+        raise ValueError(f"size must be positive, got {size}")
+    steps: list[Callable[[Any], Any]] = [v2.ToImage()]
+    if augment:
+        steps += [
+            v2.RandomResizedCrop(size, scale=AUGMENT_SCALE, ratio=AUGMENT_RATIO, antialias=True),
+            v2.RandomHorizontalFlip(p=0.5),
+        ]
+    else:
+        steps += [v2.Resize(size, antialias=True), v2.CenterCrop(size)]
+    steps += [
+        v2.ToDtype(torch.float32, scale=True),
+        v2.Normalize(mean=list(mean), std=list(std)),
+        v2.ToPureTensor(),
+    ]
+    return v2.Compose(steps)

@@ -10,13 +10,16 @@ from matplotlib.figure import Figure
 
 from artrec.curation.labelmap import LabelMap, label_map_coverage, tate_coverage
 from artrec.curation.mame import curate_museum_records, load_museum_records, load_official_mame
+from artrec.curation.medium_tags import MediumTagger
 from artrec.curation.stats import dataset_statistics, plot_size_aspect, table1
+from artrec.curation.tate import curate_tate as curate_tate_records
 from artrec.datasets.met import (
     class_size_counts,
     load_met_ground_truth,
     met_table1,
     plot_class_sizes,
 )
+from artrec.datasets.tate import find_metadata_file, read_tate_artworks
 
 OFFICIAL_METADATA = "MAMe_dataset.csv"
 SYNTHETIC_RECORDS = "museum_records.csv"
@@ -85,3 +88,20 @@ def curate_met(raw_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, Figure, dict[
         "classes": int(len(set(ground_truth.train_ids))),
     }
     return table, sizes, plot_class_sizes(ground_truth), summary
+
+
+def curate_tate(
+    raw_dir: Path, params: dict[str, Any], seed: int
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """The Tate media dataset: the ``curate.tate.n_classes`` most frequent descriptions, their
+    thumbnails split per class, the medium tags of each class (``artrec.curation.tate``)."""
+    records = read_tate_artworks(find_metadata_file(raw_dir))
+    result = curate_tate_records(
+        records,
+        raw_dir,
+        MediumTagger.load(params["tag_vocabulary"]),
+        n_classes=int(params["n_classes"]),
+        split=dict(params["split"]),
+        seed=seed,
+    )
+    return result.dataset, result.classes, result.dropped, result.metrics

@@ -1,6 +1,6 @@
 from kedro.pipeline import Pipeline, node
 
-from artrec.pipelines.curate.nodes import curate_mame, curate_met, mame_statistics
+from artrec.pipelines.curate.nodes import curate_mame, curate_met, curate_tate, mame_statistics
 
 
 def create_pipeline(**kwargs) -> Pipeline:
@@ -36,6 +36,13 @@ def create_pipeline(**kwargs) -> Pipeline:
                 ],
                 name="curate_met",
                 tags=["met"],
+            ),
+            node(
+                curate_tate,
+                inputs=["tate_raw", "params:curate.tate", "params:seed"],
+                outputs=["tate_dataset", "tate_classes", "tate_dropped", "tate_dataset_metrics"],
+                name="curate_tate",
+                tags=["tate"],
             ),
         ]
     )

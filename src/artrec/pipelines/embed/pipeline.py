@@ -8,7 +8,13 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             node(
                 embed_met,
-                inputs=["met_raw", "mame_resnet18_hrvs_model", "params:embed.met"],
+                inputs=[
+                    "met_raw",
+                    "mame_resnet18_hrvs_model",
+                    "params:embed.met",
+                    # embed.met.backbone met / met_<method>: the backbone trained on the Met
+                    "met_backbone_model",
+                ],
                 outputs=["met_descriptors_ss", "met_descriptors_ms", "met_embed_metrics"],
                 name="embed_met",
                 tags=["met"],

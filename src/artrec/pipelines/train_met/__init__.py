@@ -1,0 +1,1 @@
+"""Representation learning on the Met: Table 6, thesis B.3, Figure 8."""
