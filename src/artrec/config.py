@@ -401,9 +401,48 @@ class _TrainTate(_Section):
     lr: dict[str, PositiveFloat] | None = None
 
 
+class _TrainMetInputs(_Section):
+    image_size: Annotated[int, Field(ge=32)] | None = None  # GeM needs a feature map at 1/32
+    crop_scale: Annotated[list[Fraction], Field(min_length=2, max_length=2)] | None = None
+    color_jitter: (
+        Annotated[list[Annotated[float, Field(ge=0)]], Field(min_length=4, max_length=4)] | None
+    ) = None
+    color_jitter_p: Fraction | None = None
+    grayscale_p: Fraction | None = None
+
+
+class _TrainMetOptim(_Section):
+    lr_backbone: PositiveFloat | None = None
+    lr_head: PositiveFloat | None = None
+    weight_decay: Annotated[float, Field(ge=0)] | None = None
+
+
+class _TrainMetFamily(_Section):
+    epochs: PositiveInt | None = None
+    batch_size: Annotated[int, Field(ge=2)] | None = None  # SimSiam's batch norm needs two
+    margin: PositiveFloat | None = None
+    negatives_pool: PositiveInt | None = None
+    temperature: PositiveFloat | None = None
+    arcface_scale: PositiveFloat | None = None
+    arcface_margin: Annotated[float, Field(ge=0, lt=3.1416)] | None = None
+    prototype_init: Literal["imprint", "random"] | None = None
+    projector_dim: PositiveInt | None = None
+    predictor_dim: PositiveInt | None = None
+
+
+class _TrainMet(_Section):
+    inputs: _TrainMetInputs | None = None
+    optim: _TrainMetOptim | None = None
+    dnet: _TrainMetFamily | None = None
+    simsiam: _TrainMetFamily | None = None
+    contrastive: _TrainMetFamily | None = None
+    runtime: _TrainRuntime | None = None
+
+
 class _Train(_Section):
     mame: _TrainMame | None = None
     tate: _TrainTate | None = None
+    met: _TrainMet | None = None
 
 
 class _EmbedMet(_Section):

@@ -139,10 +139,13 @@ class MetIndex:
         data = root / "data"
         self.params = params
         embed = params["embed"]["met"]
-        mame_state = None
+        mame_state = met_state = None
         if embed["backbone"] == "mame":
             mame_state = _load_state(data / "06_models" / "mame_resnet18_hrvs.pt")
-        self.embedder, self.backbone = build_met_embedder(embed, mame_state)
+        elif str(embed["backbone"]).startswith("met"):
+            # the backbone trained on the Met that embed_met used (train_met_summary's choice)
+            met_state = _load_state(data / "06_models" / "met_backbone.pt")
+        self.embedder, self.backbone = build_met_embedder(embed, mame_state, met_state)
         self.embedder.eval()
         self.transform = inference_transform(
             int(embed["max_side"]), self.embedder.mean, self.embedder.std
