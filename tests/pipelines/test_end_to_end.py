@@ -86,7 +86,7 @@ def test_report_opens_with_the_claims_table(tiny_project):
         assert row["low95"] <= row["difference"] <= row["high95"]
         assert row["test_items"] > 0
     assert claims["met_pcaw_ms_best_acc"]["verdict"] in allowed
-    assert claims["transfer_finetune_beats_off_the_shelf"]["verdict"] == "NOT RUN"
+    assert claims["transfer_finetune_beats_off_the_shelf"]["verdict"] in allowed
 
 
 def test_evaluate_descriptors_command_on_the_stage_output(tiny_project):
@@ -157,7 +157,8 @@ def test_a_parameter_edit_reruns_exactly_the_stages_that_read_it(tiny_project, e
     try:
         params_file.write_text(original.replace(old, new, count))
         run(["dvc", "repro", "resolve_params"], tiny_project)
-        assert _changed_stages(tiny_project) == expected
+        # The report prints the parameters it was given (provenance), so it follows any edit.
+        assert _changed_stages(tiny_project) - {"report"} == expected
     finally:
         params_file.write_text(original)
         run(["dvc", "repro", "resolve_params"], tiny_project)
