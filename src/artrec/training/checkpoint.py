@@ -78,3 +78,18 @@ def restore_rng_state(state: dict[str, Any]) -> None:
         and len(state["cuda"]) == torch.cuda.device_count()
     ):
         torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def require_all_epochs(history: Any, epochs: int, name: str, setting: str) -> None:
+    """Fail a stage whose run ended before ``epochs`` (``history``: the per-epoch table).
+
+    ``setting`` (e.g. ``train.mame.runtime.stop_after_epoch``) simulates a crash after that
+    epoch's checkpoint: the stage fails without writing a model, and the next run resumes from
+    the checkpoint.
+    """
+    last = int(history["epoch"].iloc[-1]) if len(history) else 0
+    if last < int(epochs):
+        raise RuntimeError(
+            f"{name}: stopped after epoch {last} of {int(epochs)} as asked by {setting}; "
+            "run again without it to resume from the checkpoint"
+        )

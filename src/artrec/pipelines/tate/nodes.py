@@ -48,6 +48,7 @@ from artrec.models.freeze import freeze
 from artrec.models.weights import load_state_dict_checked
 from artrec.pipelines.train.nodes import EpochLogger, _content_digest
 from artrec.reporting.paper import paper_results
+from artrec.training.checkpoint import require_all_epochs
 from artrec.training.data import ImageManifestDataset, MappedTargets, build_dataloader
 from artrec.training.loop import (
     MULTI_LABEL,
@@ -220,12 +221,9 @@ def train_tate_model(
         stop_after_epoch=runtime.get("stop_after_epoch"),
         objective=system.objective,
     )
-    last = int(result.history["epoch"].iloc[-1])
-    if last < int(params["epochs"]):
-        raise RuntimeError(
-            f"tate {name}: stopped after epoch {last} of {params['epochs']} as asked by "
-            "train.tate.runtime.stop_after_epoch; run again without it to resume"
-        )
+    require_all_epochs(
+        result.history, params["epochs"], f"tate {name}", "train.tate.runtime.stop_after_epoch"
+    )
     state = {
         "system": name,
         "arch": system.arch,

@@ -34,6 +34,7 @@ from artrec.evaluation.classification import (
 )
 from artrec.models.factory import build_classifier
 from artrec.tracking import flatten_numeric
+from artrec.training.checkpoint import require_all_epochs
 from artrec.training.data import ImageManifestDataset, build_dataloader
 from artrec.training.loop import TrainResult, evaluate_classifier, train_classifier
 from artrec.training.transforms import build_transforms
@@ -198,14 +199,9 @@ def train_mame_model(
         # epoch), so MLflow compares the variants column by column; the run's params say which.
         runtime.get("stop_after_epoch"), EpochLogger.for_active_run(""),
     )
-    last_epoch = int(result.history["epoch"].iloc[-1])
-    if last_epoch < settings["epochs"]:
-        # train.mame.runtime.stop_after_epoch simulates a crash after that epoch's checkpoint: the
-        # stage fails without writing a model, and the next run resumes from the checkpoint.
-        raise RuntimeError(
-            f"{name}: stopped after epoch {last_epoch} of {settings['epochs']} as asked by "
-            "train.mame.runtime.stop_after_epoch; run again without it to resume from the checkpoint"
-        )
+    require_all_epochs(
+        result.history, settings["epochs"], name, "train.mame.runtime.stop_after_epoch"
+    )
     state = {
         "arch": arch, "input_version": version, "num_classes": len(labels),
         "width_mult": settings["width_mult"], "classes": labels["name"].tolist(),

@@ -43,6 +43,7 @@ from artrec.metric_learning.protocol import SystemResult, knn_system, parametric
 from artrec.pipelines.train.nodes import EpochLogger
 from artrec.retrieval.studies import accuracy_by_training_images, bootstrap_difference
 from artrec.tracking import log_metrics
+from artrec.training.checkpoint import require_all_epochs
 from artrec.utils.device import resolve_device
 
 PAPER_LONG_TAIL_KEYS = {
@@ -136,17 +137,6 @@ def _log_params(params: Mapping[str, Any]) -> None:
         mlflow.log_params({k: str(v) for k, v in params.items()})
 
 
-def _finished(history: pd.DataFrame, epochs: int, name: str) -> None:
-    last = int(history["epoch"].iloc[-1]) if len(history) else 0
-    if last < epochs:
-        # train.met.runtime.stop_after_epoch simulates a crash after that epoch's checkpoint: the
-        # stage fails without writing a model, and the next run resumes from the checkpoint.
-        raise RuntimeError(
-            f"{name}: stopped after epoch {last} of {epochs} as asked by "
-            "train.met.runtime.stop_after_epoch; run again without it to resume from the checkpoint"
-        )
-
-
 def train_met_backbone(
     met_raw: Path,
     mame_model: dict[str, Any] | None,
@@ -183,7 +173,9 @@ def train_met_backbone(
         log_fn=EpochLogger.for_active_run(""),
         stop_after_epoch=runtime.get("stop_after_epoch"),
     )
-    _finished(trained.history, int(settings["epochs"]), f"met_{method}")
+    require_all_epochs(
+        trained.history, settings["epochs"], f"met_{method}", "train.met.runtime.stop_after_epoch"
+    )
     train_seconds = time.perf_counter() - started
     systems = _evaluation(trained, data, ks, taus, pcaw, device)
     description = (
@@ -298,7 +290,9 @@ def train_met_long_tail(
                     class_balanced=method == "class_balanced",
                 )
                 epochs = int(settings["epochs"])
-            _finished(trained.history, epochs, f"met_{method}")
+            require_all_epochs(
+                trained.history, epochs, f"met_{method}", "train.met.runtime.stop_after_epoch"
+            )
             results[method] = _evaluation(trained, data, ks, taus, pcaw, device)
             metrics[method] = {
                 "best_epoch": int(trained.best_epoch),
