@@ -4,17 +4,20 @@ import torch
 import torchvision
 from torch import nn
 
-from artrec.models.factory import (
-    build_backbone_trunk,
-    build_classifier,
-    build_classifier_with_report,
-)
+from artrec.models.factory import HEAD_PREFIXES, build_backbone_trunk, build_classifier
 from artrec.models.weights import (
     fold_batchnorm,
+    initialise_weights,
     is_scratch,
     read_checkpoint,
     torchvision_weights_file,
 )
+
+
+def build_classifier_with_report(arch, num_classes, init, weights_dir=None, bn_mode="fold", **kw):
+    """``build_classifier`` with what its weight load did: the same load on a scratch model."""
+    model = build_classifier(arch, num_classes, **kw)
+    return model, initialise_weights(model, init, HEAD_PREFIXES[arch], weights_dir, bn_mode)
 
 
 def _randomise_batchnorm(model: nn.Module) -> nn.Module:
@@ -159,7 +162,7 @@ def test_drop_mode_discards_batchnorm_and_keeps_zero_biases(tmp_path):
 
 def test_scratch_specs_and_bad_specs():
     assert is_scratch(None) and is_scratch("scratch") and not is_scratch("x.pt")
-    _, report = build_classifier_with_report("resnet18", 3, width_mult=1 / 16, init="scratch")
+    _, report = build_classifier_with_report("resnet18", 3, "scratch", width_mult=1 / 16)
     assert report is None
     with pytest.raises(ValueError, match="neither"):
         build_classifier("resnet18", 3, width_mult=1 / 16, init="no/such/file.pt")

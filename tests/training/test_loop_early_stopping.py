@@ -8,6 +8,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
+from artrec.training.checkpoint import require_all_epochs
 from artrec.training.loop import build_optimizer, stopped_early, train_classifier
 
 
@@ -50,8 +51,12 @@ def test_training_stops_once_validation_loss_stops_falling(tmp_path) -> None:
         progress=False,
     )
     last = int(result.history["epoch"].iloc[-1])
-    assert last < 60
+    assert last < 60 and result.stopped_early
     assert last - result.best_epoch == 3
+    # A stage accepts a run that early stopping ended, and refuses one that was cut short.
+    require_all_epochs(result.history, 60, "run", "stop_after_epoch", stopped_early=True)
+    with pytest.raises(RuntimeError, match=f"stopped after epoch {last} of 60"):
+        require_all_epochs(result.history, 60, "run", "stop_after_epoch")
     losses = result.history["val_loss"].to_numpy()
     assert losses[result.best_epoch - 1] == losses.min()
     assert (losses[result.best_epoch :] >= losses.min()).all()

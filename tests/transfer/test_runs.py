@@ -11,7 +11,7 @@ import pytest
 
 from artrec.models.factory import build_transfer_classifier
 from artrec.transfer.protocol import Protocol
-from artrec.transfer.runs import ChallengeData, run_network, run_off_the_shelf
+from artrec.transfer.runs import ChallengeData, RunSettings, run_network, run_off_the_shelf
 
 NAME = {"collection": "c", "challenge": "type", "mode": "m", "start": "s", "arch": "resnet18"}
 
@@ -51,11 +51,12 @@ def test_off_the_shelf_on_separable_features_resumes_from_its_checkpoint(tmp_pat
     label_of = {i: ["a", "b", "c"].index(lab) for i, lab in pairs}
     features = np.eye(3, dtype=np.float32)[[label_of[i] for i in order]] * 3
     protocol = Protocol("rmsprop", 1e-2, 16, 15, 3, {"alpha": 0.9, "eps": 1e-8})
-    result = run_off_the_shelf(features, data, protocol, NAME, seed=0, checkpoint_root=tmp_path)
+    settings = RunSettings(seed=0, checkpoint_root=tmp_path)
+    result = run_off_the_shelf(features, data, protocol, NAME, settings)
     assert result.test_accuracy() == 1.0
     assert set(result.predictions["split"]) == {"val", "test"} and len(result.predictions) == 30
     assert (result.history["mode"] == "m").all()
-    again = run_off_the_shelf(features, data, protocol, NAME, seed=0, checkpoint_root=tmp_path)
+    again = run_off_the_shelf(features, data, protocol, NAME, settings)
     assert again.history["val_loss"].tolist() == result.history["val_loss"].tolist()
     assert len(list(tmp_path.iterdir())) == 1  # one checkpoint folder: the run was resumed
 
@@ -71,7 +72,9 @@ def test_a_network_run_trains_the_whole_network() -> None:
         return build_transfer_classifier("resnet18", 3, None, width_mult=0.125, batch_norm=False)
 
     start = build().state_dict()
-    result = run_network(build, images, [0.5] * 3, [0.5] * 3, data, protocol, NAME, seed=0)
+    result = run_network(
+        build, images, [0.5] * 3, [0.5] * 3, data, protocol, NAME, RunSettings(seed=0)
+    )
     assert len(result.history) == 2 and result.best_epoch in (1, 2)
     changed = [k for k, v in result.best_state.items() if not np.array_equal(v, start[k])]
     assert any(k.startswith("trunk.") for k in changed)  # fine tuning moves the trunk too

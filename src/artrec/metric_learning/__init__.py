@@ -7,5 +7,5 @@ the contrastive pairs, FAISS), ``sampling`` (class-balanced sampling, inverse-fr
 weights), ``images`` (decoded-once image sets and pair datasets), ``transforms`` (the paper's
 augmentation), ``parametric`` (the DNet classifier's inference and temperature tuning) and
 ``evaluation`` (descriptors of in-memory images, the per-epoch validation and the final kNN
-protocol). The training loop is :mod:`artrec.training.epoch_loop`.
+protocol). The training loop is :func:`artrec.training.loop.train_epochs`.
 """

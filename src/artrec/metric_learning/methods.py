@@ -1,5 +1,5 @@
-"""The Met training methods (Table 6, thesis B.3), each a call of the project's epoch loop
-(:func:`artrec.training.epoch_loop.train_epochs`).
+"""The Met training methods (Table 6, thesis B.3), each a call of the project's training loop
+(:func:`artrec.training.loop.train_epochs`).
 
 Common to every method (paper section 3, appendix A.1): the FC projector is added to the
 starting embedder and initialised from the PCA whitening of the starting descriptors of the
@@ -40,8 +40,7 @@ from artrec.metric_learning.sampling import ClassBalancedSampler, inverse_freque
 from artrec.metric_learning.transforms import eval_transform, train_transform
 from artrec.retrieval.embedder import Embedder
 from artrec.retrieval.whitening import learn_pca_whitening
-from artrec.training.epoch_loop import halfway_decay, train_epochs
-from artrec.training.loop import LogFn, build_optimizer, epoch_seed
+from artrec.training.loop import LogFn, build_optimizer, epoch_seed, halfway_decay, train_epochs
 
 # method -> (family, what distinguishes it within the family)
 METHODS: dict[str, tuple[str, dict[str, str]]] = {

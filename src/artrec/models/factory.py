@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from typing import Any
 
 import timm
 import torch
@@ -24,7 +25,6 @@ from artrec.models.resnet import RESNET_LAYOUTS, resnet, resnet_trunk, resnet_tr
 from artrec.models.simple_cnn import SimpleCNN
 from artrec.models.vgg import VGG_CONFIGS, vgg, vgg_trunk_channels
 from artrec.models.weights import (
-    WeightLoadReport,
     initialise_weights,
     is_scratch,
     load_state_dict_checked,
@@ -67,23 +67,6 @@ def build_classifier(
     weights load into the BN-free ResNet by folding BN into the convolutions (``bn_mode="fold"``).
     The head is re-initialised for ``num_classes`` when the checkpoint's head has another shape.
     """
-    model, _ = build_classifier_with_report(
-        arch, num_classes, width_mult, init, batch_norm, weights_dir, bn_mode, dropout
-    )
-    return model
-
-
-def build_classifier_with_report(
-    arch: str,
-    num_classes: int,
-    width_mult: float = 1.0,
-    init: str | os.PathLike[str] | None = None,
-    batch_norm: bool = False,
-    weights_dir: str | os.PathLike[str] | None = None,
-    bn_mode: str = "fold",
-    dropout: float = 0.5,
-) -> tuple[nn.Module, WeightLoadReport | None]:
-    """``build_classifier`` that also returns what the weight load did (None for scratch)."""
     if num_classes < 1:
         raise ValueError(f"num_classes must be positive, got {num_classes}")
     if arch in VGG_CONFIGS:
@@ -96,8 +79,24 @@ def build_classifier_with_report(
         model = SimpleCNN(num_classes)
     else:
         raise ValueError(f"unknown architecture {arch!r}; expected one of {TORCHVISION_ARCHS}")
-    report = initialise_weights(model, init, HEAD_PREFIXES[arch], weights_dir, bn_mode)
-    return model, report
+    # What the load did (folded/dropped BN tensors, re-initialised head): ``initialise_weights``
+    # returns it for a model built with ``init=None``.
+    initialise_weights(model, init, HEAD_PREFIXES[arch], weights_dir, bn_mode)
+    return model
+
+
+def classifier_from_state(state: Mapping[str, Any], num_classes: int) -> nn.Module:
+    """The classifier a training stage saved, in eval mode: ``build_classifier`` of its
+    ``arch``, ``width_mult`` and ``batch_norm`` (absent: the papers' BN-free networks) with
+    ``num_classes`` outputs, holding its ``state_dict``."""
+    model = build_classifier(
+        state["arch"],
+        num_classes,
+        state["width_mult"],
+        batch_norm=state.get("batch_norm", False),
+    )
+    model.load_state_dict(state["state_dict"])
+    return model.eval()
 
 
 def build_backbone_trunk(

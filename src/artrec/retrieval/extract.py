@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
-from tqdm.auto import tqdm
+from tqdm.std import tqdm  # not tqdm.auto: it calls iter() on the loader, a second pass
 
 from artrec import distributed
 from artrec.errors import BadInputError

@@ -1,7 +1,7 @@
-"""Classifier training: the paper's input transforms, data loading, checkpoints and the loop."""
+"""Training: the paper's input transforms, data loading, checkpoints and the one training loop."""
 
 from artrec.training.data import ImageManifestDataset, build_dataloader, collate_center_crop
-from artrec.training.loop import TrainResult, evaluate_classifier, train_classifier
+from artrec.training.loop import TrainResult, evaluate_classifier, train_classifier, train_epochs
 from artrec.training.sampler import AspectRatioBucketBatchSampler
 from artrec.training.transforms import build_transforms
 
@@ -14,4 +14,5 @@ __all__ = [
     "collate_center_crop",
     "evaluate_classifier",
     "train_classifier",
+    "train_epochs",
 ]

@@ -80,15 +80,18 @@ def restore_rng_state(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def require_all_epochs(history: Any, epochs: int, name: str, setting: str) -> None:
-    """Fail a stage whose run ended before ``epochs`` (``history``: the per-epoch table).
+def require_all_epochs(
+    history: Any, epochs: int, name: str, setting: str, stopped_early: bool = False
+) -> None:
+    """Fail a stage whose run ended before ``epochs`` (``history``: the per-epoch table) other
+    than by early stopping (``stopped_early``: ``TrainResult.stopped_early``).
 
     ``setting`` (e.g. ``train.mame.runtime.stop_after_epoch``) simulates a crash after that
     epoch's checkpoint: the stage fails without writing a model, and the next run resumes from
     the checkpoint.
     """
     last = int(history["epoch"].iloc[-1]) if len(history) else 0
-    if last < int(epochs):
+    if last < int(epochs) and not stopped_early:
         raise RuntimeError(
             f"{name}: stopped after epoch {last} of {int(epochs)} as asked by {setting}; "
             "run again without it to resume from the checkpoint"

@@ -66,33 +66,73 @@ class ChallengeData:
         return cls(collection, challenge, classes, positions, labels, ids)
 
 
+@dataclass(frozen=True)
+class RunSettings:
+    """How a run is carried out: its seed, device, checkpoint root, per-epoch logging and the
+    epoch after which to stop as a crash would (a testing aid)."""
+
+    seed: int
+    device: str | torch.device = "cpu"
+    checkpoint_root: str | Path | None = None
+    log_fn: LogFn | None = None
+    stop_after_epoch: int | None = None
+
+
 @dataclass
 class RunResult:
-    """A finished run: per-epoch history, val/test predictions, the kept weights."""
+    """A finished run: per-epoch history, val/test predictions, the kept weights, and whether
+    early stopping ended it."""
 
     name: dict[str, str]
     history: pd.DataFrame
     predictions: pd.DataFrame
     best_epoch: int
     best_state: dict[str, torch.Tensor]
+    stopped_early: bool = False
 
     def test_accuracy(self) -> float:
         test = self.predictions[self.predictions["split"] == "test"]
         return float((test["true"] == test["predicted"]).mean()) if len(test) else float("nan")
 
 
-def _finish(
-    name: dict[str, str],
+def _train_and_test(
     model: nn.Module,
-    result: Any,
     datasets: dict[str, Any],
+    inputs: tuple[Any, ...],
     data: ChallengeData,
-    device: str | torch.device,
+    protocol: Protocol,
+    name: dict[str, str],
+    settings: RunSettings,
 ) -> RunResult:
+    """Train ``model`` on ``datasets`` and predict val and test with its best epoch; the
+    checkpoint folder's fingerprint covers ``inputs`` (what the datasets were made from)."""
+    checkpoint_dir = None
+    if settings.checkpoint_root is not None:
+        identity = fingerprint(
+            name,
+            describe(protocol),
+            settings.seed,
+            data.labels,
+            data.positions,
+            *inputs,
+            model.state_dict(),
+        )
+        checkpoint_dir = Path(settings.checkpoint_root) / f"{run_label(name, '-')}-{identity}"
+    result = fit(
+        model,
+        datasets["train"],
+        datasets["val"],
+        protocol,
+        seed=settings.seed,
+        device=settings.device,
+        checkpoint_dir=checkpoint_dir,
+        log_fn=settings.log_fn,
+        stop_after_epoch=settings.stop_after_epoch,
+    )
     model.load_state_dict(result.best_state_dict)
     rows = []
     for split in ("val", "test"):
-        y_true, y_pred = predict(model, datasets[split], device)
+        y_true, y_pred = predict(model, datasets[split], settings.device)
         rows.append(
             pd.DataFrame(
                 {
@@ -104,16 +144,14 @@ def _finish(
                 }
             )
         )
-    history = result.history.assign(**name)
     return RunResult(
-        name, history, pd.concat(rows, ignore_index=True), result.best_epoch, result.best_state_dict
+        name,
+        result.history.assign(**name),
+        pd.concat(rows, ignore_index=True),
+        result.best_epoch,
+        result.best_state_dict,
+        result.stopped_early,
     )
-
-
-def _checkpoint_dir(root: str | Path | None, name: dict[str, str], *parts: Any) -> Path | None:
-    if root is None:
-        return None
-    return Path(root) / f"{run_label(name, '-')}-{fingerprint(name, *parts)}"
 
 
 def run_off_the_shelf(
@@ -121,12 +159,7 @@ def run_off_the_shelf(
     data: ChallengeData,
     protocol: Protocol,
     name: dict[str, str],
-    *,
-    seed: int,
-    device: str | torch.device = "cpu",
-    checkpoint_root: str | Path | None = None,
-    log_fn: LogFn | None = None,
-    stop_after_epoch: int | None = None,
+    settings: RunSettings,
 ) -> RunResult:
     """A new soft-max layer on a frozen network's cached features (``features``: one row per
     object of the collection, in the order of the input arrays)."""
@@ -134,30 +167,9 @@ def run_off_the_shelf(
         split: feature_dataset(features[data.positions[split]], data.labels[split])
         for split in SPLITS
     }
-    torch.manual_seed(seed)  # the layer's initial weights are part of the run
+    torch.manual_seed(settings.seed)  # the layer's initial weights are part of the run
     head = nn.Linear(features.shape[1], len(data.classes))
-    checkpoint_dir = _checkpoint_dir(
-        checkpoint_root,
-        name,
-        describe(protocol),
-        seed,
-        data.labels,
-        data.positions,
-        features,
-        head.state_dict(),
-    )
-    result = fit(
-        head,
-        datasets["train"],
-        datasets["val"],
-        protocol,
-        seed=seed,
-        device=device,
-        checkpoint_dir=checkpoint_dir,
-        log_fn=log_fn,
-        stop_after_epoch=stop_after_epoch,
-    )
-    return _finish(name, head, result, datasets, data, device)
+    return _train_and_test(head, datasets, (features,), data, protocol, name, settings)
 
 
 def run_network(
@@ -168,12 +180,7 @@ def run_network(
     data: ChallengeData,
     protocol: Protocol,
     name: dict[str, str],
-    *,
-    seed: int,
-    device: str | torch.device = "cpu",
-    checkpoint_root: str | Path | None = None,
-    log_fn: LogFn | None = None,
-    stop_after_epoch: int | None = None,
+    settings: RunSettings,
 ) -> RunResult:
     """The whole network ``build()`` trained on the challenge (fine tuning, or from scratch when
     ``build`` returns a freshly initialised network)."""
@@ -181,29 +188,7 @@ def run_network(
         split: ArrayImageDataset(images[data.positions[split]], data.labels[split], mean, std)
         for split in SPLITS
     }
-    torch.manual_seed(seed)  # the new soft-max layer's initial weights are part of the run
+    torch.manual_seed(settings.seed)  # the new soft-max layer's initial weights are part of the run
     model = build()
-    checkpoint_dir = _checkpoint_dir(
-        checkpoint_root,
-        name,
-        describe(protocol),
-        seed,
-        data.labels,
-        data.positions,
-        images,
-        [float(m) for m in mean],
-        [float(s) for s in std],
-        model.state_dict(),
-    )
-    result = fit(
-        model,
-        datasets["train"],
-        datasets["val"],
-        protocol,
-        seed=seed,
-        device=device,
-        checkpoint_dir=checkpoint_dir,
-        log_fn=log_fn,
-        stop_after_epoch=stop_after_epoch,
-    )
-    return _finish(name, model, result, datasets, data, device)
+    inputs = (images, [float(m) for m in mean], [float(s) for s in std])
+    return _train_and_test(model, datasets, inputs, data, protocol, name, settings)

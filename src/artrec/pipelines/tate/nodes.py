@@ -43,7 +43,7 @@ from torch.utils.data import DataLoader
 from artrec.curation.tate import TAG_SEPARATOR, tag_vocabulary
 from artrec.evaluation.classification import confusion_matrix, plot_confusion_matrix
 from artrec.evaluation.lrp import conv_net_lrp_composite, explain, plot_heatmap_rows
-from artrec.models.factory import HEAD_PREFIXES, build_classifier
+from artrec.models.factory import HEAD_PREFIXES, build_classifier, classifier_from_state
 from artrec.models.freeze import freeze
 from artrec.models.weights import load_state_dict_checked
 from artrec.pipelines.train.nodes import EpochLogger, _content_digest
@@ -240,14 +240,7 @@ def train_tate_model(
 
 def load_system_model(state: dict[str, Any]) -> nn.Module:
     """The kept network of a ``train_tate_model`` state, in eval mode."""
-    if state["arch"] == "simple_cnn":
-        model = build_classifier("simple_cnn", state["outputs"])
-    else:
-        model = build_classifier(
-            "resnet18", state["outputs"], state["width_mult"], batch_norm=state["batch_norm"]
-        )
-    model.load_state_dict(state["state_dict"])
-    return model.eval()
+    return classifier_from_state(state, state["outputs"])
 
 
 def evaluate_tate_model(

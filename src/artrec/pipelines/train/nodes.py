@@ -32,7 +32,7 @@ from artrec.evaluation.classification import (
     per_class_f1,
     plot_confusion_matrix,
 )
-from artrec.models.factory import build_classifier
+from artrec.models.factory import build_classifier, classifier_from_state
 from artrec.tracking import flatten_numeric
 from artrec.training.checkpoint import require_all_epochs
 from artrec.training.data import ImageManifestDataset, build_dataloader
@@ -43,7 +43,9 @@ from artrec.utils.device import resolve_device
 SPLITS = ("train", "val", "test")
 
 
-def labelled_manifest(images_dir: Path, dataset: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
+def labelled_manifest(
+    images_dir: Path, dataset: pd.DataFrame, labels: pd.DataFrame
+) -> pd.DataFrame:
     """The preprocessed images joined with their curated class index and split."""
     manifest = pd.read_csv(images_dir / "manifest.csv")
     manifest["path"] = "images/" + manifest["path"].astype(str)
@@ -55,43 +57,26 @@ def labelled_manifest(images_dir: Path, dataset: pd.DataFrame, labels: pd.DataFr
     return joined
 
 
-def variant_settings(
-    arch: str,
+def _loader(
+    frame: pd.DataFrame,
+    images_dir: Path,
     version: str,
-    inputs: str,
-    *,
-    epochs: int,
-    width_mult: float,
-    init: str | None,
-    nproc_per_node: int,
-    lr: float,
     batching: dict[str, Any],
-    runtime: dict[str, Any],
-) -> dict[str, Any]:
-    """The settings of one variant (``arch`` on ``version`` images, batched as ``inputs``; the
-    bucketing study trains HR&VS images with ``inputs="hrvs_bucketed"``), from its parameters."""
-    return {
-        "arch": arch,
-        "input_version": version,
-        "inputs": inputs,
-        "epochs": int(epochs),
-        "lr": float(lr),
-        "width_mult": float(width_mult),
-        "init": init,
-        "batch_size": int(batching["batch_size"]),
-        "bucketing": bool(batching.get("bucketing", False)),
-        "eval_batch_size": int(batching.get("eval_batch_size", 1)),
-        "num_workers": int(runtime.get("num_workers", 0)),
-        "device": runtime.get("device", "auto"),
-        "nproc_per_node": int(nproc_per_node),
-    }
-
-
-def _loader(frame: pd.DataFrame, images_dir: Path, version: str, train: bool, batch_size: int,
-            bucketing: bool, seed: int, num_workers: int) -> DataLoader:
+    train: bool,
+    seed: int,
+    num_workers: int,
+) -> DataLoader:
+    """Training batches (``batching["batch_size"]``, in aspect-ratio buckets when ``bucketing``)
+    or evaluation ones (``eval_batch_size``, default 1)."""
     dataset = ImageManifestDataset(frame, build_transforms(version, train=train), root=images_dir)
-    return build_dataloader(dataset, batch_size=batch_size, train=train, seed=seed,
-                            bucketing=bucketing, num_workers=num_workers)
+    return build_dataloader(
+        dataset,
+        batch_size=int(batching["batch_size"] if train else batching.get("eval_batch_size", 1)),
+        train=train,
+        seed=seed,
+        bucketing=train and bool(batching.get("bucketing", False)),
+        num_workers=num_workers,
+    )
 
 
 @dataclass(frozen=True)
@@ -139,17 +124,24 @@ def fit_variant(
 ) -> TrainResult:
     """Build the loaders and the model and train; runs in each training process (module level,
     so that ``launch`` can start it), where the loaders take that process's share."""
-    version = settings["input_version"]
-    train_loader = _loader(train_frame, images_dir, version, True, settings["batch_size"],
-                           settings["bucketing"], seed, settings["num_workers"])
-    val_loader = _loader(val_frame, images_dir, version, False, settings["eval_batch_size"],
-                         False, seed, settings["num_workers"])
+    version, workers = settings["input_version"], settings["num_workers"]
+    train_loader = _loader(train_frame, images_dir, version, settings, True, seed, workers)
+    val_loader = _loader(val_frame, images_dir, version, settings, False, seed, workers)
     torch.manual_seed(seed)  # the initial weights are part of the run's identity
-    model = build_classifier(settings["arch"], num_classes, width_mult=settings["width_mult"],
-                             init=settings["init"], batch_norm=False)
+    model = build_classifier(
+        settings["arch"],
+        num_classes,
+        width_mult=settings["width_mult"],
+        init=settings["init"],
+        batch_norm=False,
+    )
     return train_classifier(
-        model, train_loader, val_loader,
-        epochs=settings["epochs"], lr=settings["lr"], optimizer="amsgrad",
+        model,
+        train_loader,
+        val_loader,
+        epochs=settings["epochs"],
+        lr=settings["lr"],
+        optimizer="amsgrad",
         device=resolve_device(settings["device"]),
         checkpoint_dir=checkpoint_dir,
         seed=seed,
@@ -174,10 +166,24 @@ def train_mame_model(
     version: str,
     inputs: str,
 ) -> tuple[dict[str, Any], pd.DataFrame]:
-    settings = variant_settings(
-        arch, version, inputs, epochs=epochs, width_mult=width_mult, init=init,
-        nproc_per_node=nproc_per_node, lr=lr, batching=batching, runtime=runtime,
-    )
+    """Train ``arch`` on ``version`` images, batched as ``inputs`` (the bucketing study trains
+    HR&VS images with ``inputs="hrvs_bucketed"``); returns the kept model's state and the
+    per-epoch history."""
+    settings = {
+        "arch": arch,
+        "input_version": version,
+        "inputs": inputs,
+        "epochs": int(epochs),
+        "lr": float(lr),
+        "width_mult": float(width_mult),
+        "init": init,
+        "batch_size": int(batching["batch_size"]),
+        "bucketing": bool(batching.get("bucketing", False)),
+        "eval_batch_size": int(batching.get("eval_batch_size", 1)),
+        "num_workers": int(runtime.get("num_workers", 0)),
+        "device": runtime.get("device", "auto"),
+        "nproc_per_node": int(nproc_per_node),
+    }
     manifest = labelled_manifest(images_dir, dataset, labels)
     split = {name: manifest[manifest["Subset"] == name] for name in SPLITS}
     name = f"{arch}_{settings['inputs']}"
@@ -187,29 +193,48 @@ def train_mame_model(
     if identity["nproc_per_node"] == 1:
         del identity["nproc_per_node"]
     fingerprint = hashlib.sha256(
-        json.dumps([identity, seed, manifest[["image_file", "label", "Subset"]].values.tolist(),
-                    _content_digest(images_dir, pd.concat([split["train"], split["val"]]))],
-                   default=str).encode()
+        json.dumps(
+            [
+                identity,
+                seed,
+                manifest[["image_file", "label", "Subset"]].values.tolist(),
+                _content_digest(images_dir, pd.concat([split["train"], split["val"]])),
+            ],
+            default=str,
+        ).encode()
     ).hexdigest()[:12]
     result = launch(
-        fit_variant, settings["nproc_per_node"],
-        images_dir, split["train"], split["val"], settings, seed, len(labels),
+        fit_variant,
+        settings["nproc_per_node"],
+        images_dir,
+        split["train"],
+        split["val"],
+        settings,
+        seed,
+        len(labels),
         Path(runtime["checkpoint_dir"]) / f"{name}-{fingerprint}",
         # No prefix: every variant's run logs the same keys (train_loss, val_loss, val_acc per
         # epoch), so MLflow compares the variants column by column; the run's params say which.
-        runtime.get("stop_after_epoch"), EpochLogger.for_active_run(""),
+        runtime.get("stop_after_epoch"),
+        EpochLogger.for_active_run(""),
     )
     require_all_epochs(
         result.history, settings["epochs"], name, "train.mame.runtime.stop_after_epoch"
     )
     state = {
-        "arch": arch, "input_version": version, "num_classes": len(labels),
-        "width_mult": settings["width_mult"], "classes": labels["name"].tolist(),
-        "best_epoch": int(result.best_epoch), "state_dict": result.best_state_dict,
+        "arch": arch,
+        "input_version": version,
+        "num_classes": len(labels),
+        "width_mult": settings["width_mult"],
+        "classes": labels["name"].tolist(),
+        "best_epoch": int(result.best_epoch),
+        "state_dict": result.best_state_dict,
     }
     log_trained_model(state, split["val"], images_dir, version, name)
     history = result.history.assign(
-        arch=arch, input_version=version, batch_size=settings["batch_size"],
+        arch=arch,
+        input_version=version,
+        batch_size=settings["batch_size"],
         bucketing=settings["bucketing"],
     )
     return state, history
@@ -233,8 +258,9 @@ def log_trained_model(
     from mlflow.types import Schema, TensorSpec
 
     model = load_trained_model(state)
-    dataset = ImageManifestDataset(examples.head(1), build_transforms(version, train=False),
-                                   root=images_dir)
+    dataset = ImageManifestDataset(
+        examples.head(1), build_transforms(version, train=False), root=images_dir
+    )
     example = dataset[0][0].unsqueeze(0).numpy()
     signature = ModelSignature(
         inputs=Schema([TensorSpec(np.dtype("float32"), (-1, 3, -1, -1))]),
@@ -249,8 +275,12 @@ def log_trained_model(
         # Naming the requirements skips MLflow's inference of them (a subprocess that imports
         # the model again, tens of seconds per stage); the project's lock file pins the rest.
         pip_requirements=[f"torch=={torch.__version__}", f"mlflow=={mlflow.__version__}"],
-        metadata={"classes": state["classes"], "input_version": version, "arch": state["arch"],
-                  "best_epoch": state["best_epoch"]},
+        metadata={
+            "classes": state["classes"],
+            "input_version": version,
+            "arch": state["arch"],
+            "best_epoch": state["best_epoch"],
+        },
     )
     mlflow.set_tag("artrec.model", f"artrec-mame-{name}")
 
@@ -266,10 +296,8 @@ def _content_digest(images_dir: Path, frame: pd.DataFrame) -> str:
 
 
 def load_trained_model(state: dict[str, Any]) -> torch.nn.Module:
-    model = build_classifier(state["arch"], state["num_classes"], width_mult=state["width_mult"],
-                             batch_norm=False)
-    model.load_state_dict(state["state_dict"])
-    return model.eval()
+    """The kept network of a ``train_mame_model`` state, in eval mode."""
+    return classifier_from_state(state, state["num_classes"])
 
 
 def evaluate_mame_model(
@@ -284,7 +312,6 @@ def evaluate_mame_model(
     inputs: str,
 ) -> tuple[dict[str, Any], pd.DataFrame, Figure]:
     """Mean per-class accuracy per split (Table 3), per-class F1 on test (Table 4), confusion."""
-    eval_batch_size = int(batching.get("eval_batch_size", 1))
     num_workers = int(runtime.get("num_workers", 0))
     manifest = labelled_manifest(images_dir, dataset, labels)
     model = load_trained_model(state)
@@ -294,15 +321,23 @@ def evaluate_mame_model(
     predictions = []
     for split in SPLITS:
         frame = manifest[manifest["Subset"] == split]
-        loader = _loader(frame, images_dir, version, False, eval_batch_size, False, 0, num_workers)
+        loader = _loader(frame, images_dir, version, batching, False, 0, num_workers)
         y_true, y_pred, loss = evaluate_classifier(model.to(device), loader, device)
-        metrics[f"{split}_mean_class_acc"] = float(mean_per_class_accuracy(y_true, y_pred, len(names)))
+        metrics[f"{split}_mean_class_acc"] = float(
+            mean_per_class_accuracy(y_true, y_pred, len(names))
+        )
         metrics[f"{split}_acc"] = float(np.mean(y_true == y_pred)) if len(y_true) else float("nan")
         metrics[f"{split}_loss"] = float(loss)
-        predictions.append(pd.DataFrame({
-            "image_file": frame["image_file"].to_numpy(), "split": split,
-            "true": [names[i] for i in y_true], "predicted": [names[i] for i in y_pred],
-        }))
+        predictions.append(
+            pd.DataFrame(
+                {
+                    "image_file": frame["image_file"].to_numpy(),
+                    "split": split,
+                    "true": [names[i] for i in y_true],
+                    "predicted": [names[i] for i in y_pred],
+                }
+            )
+        )
         if split == "test":
             f1 = per_class_f1(y_true, y_pred, len(names))
             metrics["test_f1"] = {name: float(v) for name, v in zip(names, f1, strict=True)}

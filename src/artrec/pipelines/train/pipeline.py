@@ -59,8 +59,11 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "batching": f"params:train.mame.inputs.{inputs}",
                     "runtime": "params:train.mame.runtime",
                 },
-                outputs=[f"mame_{variant}_metrics", f"mame_{variant}_predictions",
-                         f"mame_{variant}_confusion"],
+                outputs=[
+                    f"mame_{variant}_metrics",
+                    f"mame_{variant}_predictions",
+                    f"mame_{variant}_confusion",
+                ],
                 name=f"evaluate_mame_{variant}",
                 tags=["mame", variant],
             ),

@@ -42,7 +42,8 @@ if TYPE_CHECKING:
     import torch
     from matplotlib.figure import Figure
 
-    from artrec.transfer.runs import ChallengeData, RunResult
+    from artrec.transfer.protocol import Protocol
+    from artrec.transfer.runs import ChallengeData, RunResult, RunSettings
 
 # torch, timm and the training code are imported inside the nodes that train (as the embed
 # nodes do): the curate node shares this module and would otherwise pay ~8 CPU-seconds to import
@@ -204,50 +205,44 @@ class _Runner:
         self.seed = int(seed)
         self.results: list[RunResult] = []
 
-    def _log(self, name: dict[str, str]):
+    def _settings(self, name: dict[str, str]) -> RunSettings:
+        from artrec.tracking import log_metrics
+        from artrec.transfer.runs import RunSettings
+
         # One MLflow run per stage: each training run's epochs go under its own key prefix.
         prefix = run_label(name, ".")
-
-        from artrec.tracking import log_metrics
 
         def log(epoch: int, row: dict[str, float]) -> None:
             log_metrics({k: v for k, v in row.items() if k != "epoch"}, prefix=prefix, step=epoch)
 
-        return log
-
-    def _common(self, name: dict[str, str]) -> dict[str, Any]:
-        return dict(
-            seed=self.seed,
-            device=self.device,
-            checkpoint_root=self.root,
-            log_fn=self._log(name),
-            stop_after_epoch=self.stop_after,
-        )
+        return RunSettings(self.seed, self.device, self.root, log, self.stop_after)
 
     def off_the_shelf(self, features, data: ChallengeData, start: str, arch: str) -> RunResult:
         from artrec.transfer.runs import run_off_the_shelf
 
         name = _name(data, OFF_THE_SHELF, start, arch)
-        result = run_off_the_shelf(features, data, self.ots, name, **self._common(name))
-        return self._keep(result)
+        result = run_off_the_shelf(features, data, self.ots, name, self._settings(name))
+        return self._keep(result, self.ots)
 
     def network(self, build, images, spec, data: ChallengeData, mode: str, start: str, arch: str):
         from artrec.transfer.runs import run_network
 
         name = _name(data, mode, start, arch)
-        result = run_network(
-            build, images, spec["mean"], spec["std"], data, self.ft, name, **self._common(name)
-        )
-        return self._keep(result)
+        mean, std = spec["mean"], spec["std"]
+        result = run_network(build, images, mean, std, data, self.ft, name, self._settings(name))
+        return self._keep(result, self.ft)
 
-    def _keep(self, result: RunResult) -> RunResult:
-        epochs = int(result.history["epoch"].max())
-        if self.stop_after is not None and epochs >= int(self.stop_after):
-            # transfer.runtime.stop_after_epoch simulates a crash after that epoch's checkpoint.
-            raise RuntimeError(
-                f"{run_label(result.name)}: stopped after epoch {epochs} as asked by "
-                "transfer.runtime.stop_after_epoch; run again without it to resume"
-            )
+    def _keep(self, result: RunResult, protocol: Protocol) -> RunResult:
+        from artrec.training.checkpoint import require_all_epochs
+
+        # transfer.runtime.stop_after_epoch simulates a crash after that epoch's checkpoint.
+        require_all_epochs(
+            result.history,
+            protocol.max_epochs,
+            run_label(result.name),
+            "transfer.runtime.stop_after_epoch",
+            stopped_early=result.stopped_early,
+        )
         self.results.append(result)
         return result
 
@@ -378,6 +373,16 @@ def _accuracy(predictions: pd.DataFrame) -> pd.Series:
     return 100.0 * correct.groupby([test[k] for k in RUN_KEYS]).mean()
 
 
+def _challenge_archs(history: pd.DataFrame, collection: str) -> list[tuple[str, str]]:
+    """The (challenge, architecture) pairs run on ``collection``, challenge by challenge."""
+    runs = history[history["collection"] == collection]
+    return [
+        (challenge, arch)
+        for challenge in dict.fromkeys(runs["challenge"])
+        for arch in dict.fromkeys(runs.loc[runs["challenge"] == challenge, "arch"])
+    ]
+
+
 def transfer_results(
     first_predictions: pd.DataFrame,
     first_history: pd.DataFrame,
@@ -396,55 +401,48 @@ def transfer_results(
         return float(accuracy.get(key, np.nan))
 
     rows2 = []
-    first = history[history["collection"] == FIRST]
-    for challenge in dict.fromkeys(first["challenge"]):
-        for arch in dict.fromkeys(first.loc[first["challenge"] == challenge, "arch"]):
-            rows2.append(
-                {
-                    "challenge": challenge,
-                    "architecture": arch,
-                    "off_the_shelf": acc(FIRST, challenge, OFF_THE_SHELF, THETA, arch),
-                    "fine_tuning": acc(FIRST, challenge, FINE_TUNING, THETA, arch),
-                    "scratch": acc(FIRST, challenge, SCRATCH, HE_UNIFORM, arch),
-                    "feature_size": _feature_size(arch, theta),
-                    "best_epochs": "/".join(
-                        str(int(best[key]))
-                        for mode, start in (
-                            (OFF_THE_SHELF, THETA),
-                            (FINE_TUNING, THETA),
-                            (SCRATCH, HE_UNIFORM),
-                        )
-                        if (key := (FIRST, challenge, mode, start, arch)) in best.index
-                    ),
-                }
-            )
+    for challenge, arch in _challenge_archs(history, FIRST):
+        rows2.append(
+            {
+                "challenge": challenge,
+                "architecture": arch,
+                "off_the_shelf": acc(FIRST, challenge, OFF_THE_SHELF, THETA, arch),
+                "fine_tuning": acc(FIRST, challenge, FINE_TUNING, THETA, arch),
+                "scratch": acc(FIRST, challenge, SCRATCH, HE_UNIFORM, arch),
+                "feature_size": _feature_size(arch, theta),
+                "best_epochs": "/".join(
+                    str(int(best[key]))
+                    for mode, start in (
+                        (OFF_THE_SHELF, THETA),
+                        (FINE_TUNING, THETA),
+                        (SCRATCH, HE_UNIFORM),
+                    )
+                    if (key := (FIRST, challenge, mode, start, arch)) in best.index
+                ),
+            }
+        )
     rows3 = []
-    second = history[history["collection"] == SECOND]
-    for challenge in dict.fromkeys(second["challenge"]):
-        for arch in dict.fromkeys(second.loc[second["challenge"] == challenge, "arch"]):
-            rows3.append(
-                {
-                    "challenge": challenge,
-                    "architecture": arch,
-                    "theta_off_the_shelf": acc(SECOND, challenge, OFF_THE_SHELF, THETA, arch),
-                    "theta_hat_off_the_shelf": acc(
-                        SECOND, challenge, OFF_THE_SHELF, THETA_HAT, arch
-                    ),
-                    "theta_fine_tuning": acc(SECOND, challenge, FINE_TUNING, THETA, arch),
-                    "theta_hat_fine_tuning": acc(SECOND, challenge, FINE_TUNING, THETA_HAT, arch),
-                }
-            )
+    for challenge, arch in _challenge_archs(history, SECOND):
+        rows3.append(
+            {
+                "challenge": challenge,
+                "architecture": arch,
+                "theta_off_the_shelf": acc(SECOND, challenge, OFF_THE_SHELF, THETA, arch),
+                "theta_hat_off_the_shelf": acc(SECOND, challenge, OFF_THE_SHELF, THETA_HAT, arch),
+                "theta_fine_tuning": acc(SECOND, challenge, FINE_TUNING, THETA, arch),
+                "theta_hat_fine_tuning": acc(SECOND, challenge, FINE_TUNING, THETA_HAT, arch),
+            }
+        )
+
+    def per_run(values: pd.Series, cast: type) -> dict[str, Any]:
+        return {
+            run_label(dict(zip(RUN_KEYS, k, strict=True)), "."): cast(v) for k, v in values.items()
+        }
+
     metrics = {
-        "test_acc": {
-            run_label(dict(zip(RUN_KEYS, key, strict=True)), "."): float(v)
-            for key, v in accuracy.items()
-        },
-        "best_epoch": {
-            run_label(dict(zip(RUN_KEYS, key, strict=True)), "."): int(v) for key, v in best.items()
-        },
-        "epochs_run": {
-            run_label(dict(zip(RUN_KEYS, key, strict=True)), "."): int(v) for key, v in ran.items()
-        },
+        "test_acc": per_run(accuracy, float),
+        "best_epoch": per_run(best, int),
+        "epochs_run": per_run(ran, int),
         "theta": {arch: spec["description"] for arch, spec in theta.items()},
     }
     return predictions, history, pd.DataFrame(rows2), pd.DataFrame(rows3), metrics

@@ -11,8 +11,21 @@ from artrec.pipelines.transfer.nodes import (
     transfer_results,
 )
 
-# What every run of the stage reads; runtime settings (device, checkpoints) are not tracked.
-_PROTOCOL = {
+_ARCHITECTURES = "params:transfer.architectures"
+# Which networks the stage uses (every one of them: the scratch architectures too).
+_NETWORKS = {
+    "architectures": _ARCHITECTURES,
+    "scratch_architectures": "params:transfer.scratch_architectures",
+    "networks": "params:transfer.networks",
+}
+# What the training nodes of both collections read; runtime settings (device, checkpoints) are
+# not tracked.
+_TRAINING = {
+    "inputs": "transfer_inputs",
+    "challenges": "transfer_challenges",
+    "theta": "transfer_theta",
+    "features": "transfer_theta_features",
+    "architectures": _ARCHITECTURES,
     "off_the_shelf": "params:transfer.off_the_shelf",
     "fine_tuning": "params:transfer.fine_tuning",
     "training": "params:transfer.training",
@@ -43,21 +56,14 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "rijksmuseum_raw": "rijksmuseum_raw",
                     "antwerp_raw": "antwerp_raw",
                     "challenges": "transfer_challenges",
-                    "architectures": "params:transfer.architectures",
-                    "scratch_architectures": "params:transfer.scratch_architectures",
-                    "networks": "params:transfer.networks",
+                    **_NETWORKS,
                 },
                 outputs="transfer_inputs",
                 name="transfer_inputs",
             ),
             node(
                 starting_networks,
-                inputs={
-                    "mame_model": "mame_resnet18_lrfs_model",
-                    "architectures": "params:transfer.architectures",
-                    "scratch_architectures": "params:transfer.scratch_architectures",
-                    "networks": "params:transfer.networks",
-                },
+                inputs={"mame_model": "mame_resnet18_lrfs_model", **_NETWORKS},
                 outputs="transfer_theta",
                 name="transfer_theta",
             ),
@@ -66,7 +72,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 inputs={
                     "inputs": "transfer_inputs",
                     "theta": "transfer_theta",
-                    "architectures": "params:transfer.architectures",
+                    "architectures": _ARCHITECTURES,
                     "runtime": "params:transfer.runtime",
                 },
                 outputs="transfer_theta_features",
@@ -75,13 +81,8 @@ def create_pipeline(**kwargs) -> Pipeline:
             node(
                 train_first_collection,
                 inputs={
-                    "inputs": "transfer_inputs",
-                    "challenges": "transfer_challenges",
-                    "theta": "transfer_theta",
-                    "features": "transfer_theta_features",
-                    "architectures": "params:transfer.architectures",
+                    **_TRAINING,
                     "scratch_architectures": "params:transfer.scratch_architectures",
-                    **_PROTOCOL,
                 },
                 outputs=[
                     "transfer_first_predictions",
@@ -92,15 +93,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             node(
                 train_second_collection,
-                inputs={
-                    "inputs": "transfer_inputs",
-                    "challenges": "transfer_challenges",
-                    "theta": "transfer_theta",
-                    "features": "transfer_theta_features",
-                    "theta_hat": "transfer_theta_hat",
-                    "architectures": "params:transfer.architectures",
-                    **_PROTOCOL,
-                },
+                inputs={**_TRAINING, "theta_hat": "transfer_theta_hat"},
                 outputs=["transfer_second_predictions", "transfer_second_history"],
                 name="transfer_second_collection",
             ),
@@ -130,7 +123,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "theta": "transfer_theta",
                     "theta_hat": "transfer_theta_hat",
                     "predictions": "transfer_predictions",
-                    "architectures": "params:transfer.architectures",
+                    "architectures": _ARCHITECTURES,
                     "saliency": "params:transfer.saliency",
                     "runtime": "params:transfer.runtime",
                 },

@@ -1,4 +1,5 @@
-"""The epoch loop with a caller's step: resumption, model selection by score, schedules."""
+"""The training loop with a caller's step (``train_epochs``): resumption, model selection by
+score, schedules, early stopping on the score."""
 
 import math
 
@@ -8,8 +9,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from artrec.training.epoch_loop import halfway_decay, train_epochs
-from artrec.training.loop import build_optimizer
+from artrec.training.loop import build_optimizer, halfway_decay, train_epochs
 
 
 def _setup(seed: int = 0):
