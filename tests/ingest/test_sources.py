@@ -146,3 +146,27 @@ def test_fetch_official_uses_each_files_url(http_server, metadata_zip, test_meta
 def test_unknown_source_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="not 'official', a URL, or an existing folder"):
         fetch_from(str(tmp_path / "nowhere"), [METADATA], tmp_path / "raw", tmp_path / "mame")
+
+
+def test_fetched_partitions_unpack_into_the_cache_and_link_into_the_folder(
+    metadata_zip, test_metadata, tmp_path
+):
+    from artrec.kedro_io.directory import DirectoryDataset
+    from artrec.pipelines.ingest.nodes import _fetched
+
+    folder = tmp_path / "mirror"
+    folder.mkdir()
+    shutil.copy(metadata_zip, folder / METADATA.name)
+    partitions = _fetched(str(folder), (test_metadata,), tmp_path / "downloads")
+    raw = DirectoryDataset(str(tmp_path / "raw"), workers=1)
+    raw.save(partitions)
+    # Exactly the archive's content: no extraction markers, no archive.
+    assert sorted(p.name for p in (tmp_path / "raw").iterdir()) == sorted(MAME_CSVS)
+    cache = tmp_path / "downloads" / "unpacked" / METADATA.name
+    for name in MAME_CSVS:
+        placed = tmp_path / "raw" / name
+        assert placed.stat().st_ino == (cache / name).stat().st_ino  # a hard link, no copy
+    # A second save (a rerun) finds the extraction done (its marker) and links the same files.
+    inodes = {name: (cache / name).stat().st_ino for name in MAME_CSVS}
+    raw.save(_fetched(str(folder), (test_metadata,), tmp_path / "downloads"))
+    assert {name: (tmp_path / "raw" / name).stat().st_ino for name in MAME_CSVS} == inodes

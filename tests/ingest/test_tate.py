@@ -101,3 +101,32 @@ def test_thumbnails_are_downloaded_and_failures_listed(
     with pytest.raises(BadInputError, match="2 thumbnail downloads failed in a row") as raised:
         fetch_thumbnails(dead, tmp_path / "raw2")
     assert "Fix:" in str(raised.value)
+
+
+def test_the_ingest_partition_places_exactly_the_selected_files(
+    source: Path, tmp_path: Path
+) -> None:
+    from artrec.kedro_io.directory import DirectoryDataset
+    from artrec.pipelines.ingest.nodes import ingest_tate
+
+    partitions = ingest_tate(
+        {"source": str(source)},
+        str(tmp_path / "downloads"),
+        {},
+        {"n_classes": 3, "split": {"train": 1, "test": 1}},
+        2,
+    )
+    # A thumbnail an earlier selection left in the cache is not placed in the raw folder.
+    stale = tmp_path / "downloads" / "tate" / "unpacked" / "images" / "X" / "X00" / "X00001_8.jpg"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"old")
+    DirectoryDataset(str(tmp_path / "raw"), workers=1).save(partitions)
+    placed = {
+        p.relative_to(tmp_path / "raw").as_posix()
+        for p in (tmp_path / "raw").rglob("*")
+        if p.is_file()
+    }
+    selected = set(_selected(source)["image"])
+    assert placed == {"tate_artworks.csv.gz", "missing_thumbnails.csv"} | selected
+    for image in selected:
+        assert (tmp_path / "raw" / image).read_bytes() == (source / image).read_bytes()

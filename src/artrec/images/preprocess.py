@@ -7,13 +7,17 @@ would dominate training time, so this stage writes the resized images once; rand
 happens later, on the small images.
 
 Each output is written atomically; a rerun keeps every output that is already present and has the
-expected size, so an interrupted run loses nothing. Unusable inputs are quarantined with a reason,
+expected size, so an interrupted run loses nothing. The pipeline takes the same resizing as lazy
+partitions instead (``preprocess_partitions``: one callable per image, written and resumed by
+``artrec.kedro_io.directory.DirectoryDataset``) and builds the tables from the finished folder
+(``summarise_outputs``). Unusable inputs are quarantined with a reason,
 and the stage fails only when more than ``max_bad_fraction`` of the inputs are unusable.
 """
 
 from __future__ import annotations
 
 import functools
+import io
 import math
 import multiprocessing
 import os
@@ -21,7 +25,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, BinaryIO, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal, NamedTuple
 
 from PIL import Image
 from tqdm.auto import tqdm
@@ -151,10 +155,6 @@ def preprocess_dataset(
     :class:`TooManyBadImagesError`, after finishing every other image, when more than
     ``max_bad_fraction`` of the inputs are unusable. The caller writes the manifest.
     """
-    # Imported here, not at module level: every worker process imports this module, and pandas
-    # would add about a second to each worker's start-up.
-    import pandas as pd
-
     if not 0.0 <= max_bad_fraction <= 1.0:
         raise ValueError(f"max_bad_fraction must be in [0, 1], got {max_bad_fraction}")
     if output_format not in ("jpeg", "png"):
@@ -170,6 +170,17 @@ def preprocess_dataset(
         draft_headroom=draft_headroom,
     )
     outcomes = _run(process, jobs, workers, progress, desc=f"resize {spec.mode} {spec.size}")
+
+    return _result(jobs, outcomes, out_dir, max_bad_fraction)
+
+
+def _result(
+    jobs: list[_Job], outcomes: list[_Outcome], out_dir: Path, max_bad_fraction: float
+) -> PreprocessResult:
+    """The manifest and the quarantine; raises when too many inputs were unusable."""
+    # Imported here, not at module level: every worker process imports this module, and pandas
+    # would add about a second to each worker's start-up.
+    import pandas as pd
 
     by_file = {job.image_file: job for job in jobs}
     done = [o for o in outcomes if o.reason is None]
@@ -200,6 +211,97 @@ def preprocess_dataset(
             result,
         )
     return result
+
+
+def preprocess_partitions(
+    rows: Sequence[tuple[str, str | os.PathLike[str]]] | pd.DataFrame,
+    spec: ResizeSpec,
+    quality: int = 95,
+    *,
+    output_format: OutputFormat = "jpeg",
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    draft_headroom: float = DEFAULT_DRAFT_HEADROOM,
+) -> dict[str, Callable[[], bytes | None]]:
+    """The resized images as lazy partitions (``artrec.utils.partitions``): output file name
+    (as :func:`preprocess_dataset` names it) -> a callable returning its bytes, or ``None`` for
+    an unusable input (no file; :func:`summarise_outputs` quarantines it with the reason)."""
+    jobs = _make_jobs(_as_pairs(rows), Path("."), output_format)
+    return {
+        job.output.as_posix(): functools.partial(
+            _resized_or_none,
+            job.source,
+            spec=spec,
+            quality=quality,
+            output_format=output_format,
+            max_pixels=max_pixels,
+            draft_headroom=draft_headroom,
+        )
+        for job in jobs
+    }
+
+
+def summarise_outputs(
+    rows: Sequence[tuple[str, str | os.PathLike[str]]] | pd.DataFrame,
+    out_dir: str | os.PathLike[str],
+    spec: ResizeSpec,
+    max_bad_fraction: float = 0.01,
+    *,
+    output_format: OutputFormat = "jpeg",
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    draft_headroom: float = DEFAULT_DRAFT_HEADROOM,
+) -> PreprocessResult:
+    """The tables of :func:`preprocess_dataset` for the folder :func:`preprocess_partitions`
+    filled: sizes read from the outputs' headers; an input without output is decoded again for
+    the reason it is unusable. Raises :class:`TooManyBadImagesError` like the stage."""
+    if not 0.0 <= max_bad_fraction <= 1.0:
+        raise ValueError(f"max_bad_fraction must be in [0, 1], got {max_bad_fraction}")
+    out_dir = Path(out_dir)
+    jobs = _make_jobs(_as_pairs(rows), out_dir, output_format)
+    outcomes = []
+    for job in jobs:
+        if job.output.is_file():
+            with Image.open(job.output) as done:
+                outcomes.append(_Outcome(job.image_file, *done.size, None))
+            continue
+        try:
+            load_resized(
+                job.source, spec.output_size, max_pixels=max_pixels, draft_headroom=draft_headroom
+            )
+        except BadImageError as exc:
+            outcomes.append(_Outcome(job.image_file, 0, 0, exc.reason))
+            continue
+        raise BadInputError(
+            job.output,
+            f"no output for {job.image_file}, whose input {job.source} decodes",
+            "rerun the preprocess stage (the folder was not written by it, or was altered)",
+        )
+    return _result(jobs, outcomes, out_dir, max_bad_fraction)
+
+
+def _resized_or_none(source: Path, **options: Any) -> bytes | None:
+    """One resized image's file (in a worker process), or ``None`` for an unusable input."""
+    try:
+        return resized_bytes(source, **options)
+    except BadImageError:
+        return None
+
+
+def resized_bytes(
+    source: str | os.PathLike[str],
+    *,
+    spec: ResizeSpec,
+    quality: int,
+    output_format: OutputFormat,
+    max_pixels: int,
+    draft_headroom: float,
+) -> bytes:
+    """Decode and resize one input and encode it as the stage stores it (raises BadImageError)."""
+    image = load_resized(
+        source, spec.output_size, max_pixels=max_pixels, draft_headroom=draft_headroom
+    )
+    buffer = io.BytesIO()
+    save_output(image, buffer, output_format, quality)
+    return buffer.getvalue()
 
 
 def save_output(

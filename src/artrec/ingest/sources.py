@@ -18,14 +18,23 @@ The source is only ever read. Downloaded archives are kept in ``dest_dir`` (a re
 after a successful extraction a marker ``extract_to/.<name>.extracted`` holding the archive's md5
 lets later runs skip both download and extraction, even once the archive has been deleted to
 save space. Delete the marker to force a fresh extraction.
+
+The ingest stage returns its raw folder as lazy partitions (``artrec.utils.partitions``), but an
+archive is not a list of independent files: a ``.tar.gz`` member can only be read by
+decompressing everything before it, and extraction has to check the whole member list first. So
+the partition is one archive, not one member: :func:`fetched_partitions` is the callable the
+ingest node returns, evaluated when the folder is saved. It fetches each official file into its
+own cache folder ``<dest_dir>/unpacked/<name>/`` (downloaded, md5-checked, safely extracted,
+all resumable as above) and returns the top-level entries found there as paths; the folder's
+dataset hard-links them into place (copies across filesystems), so the unpacked files take no
+second copy on disk. Delete ``<dest_dir>/unpacked`` to reclaim the space once the raw folder has
+been replaced or removed.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import shutil
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -33,7 +42,8 @@ from urllib.parse import urlsplit
 from artrec.errors import BadInputError, MissingInputError
 from artrec.ingest.archive import DEFAULT_MAX_TOTAL_BYTES, safe_extract
 from artrec.ingest.download import ChecksumError, download, file_md5
-from artrec.utils.atomic import atomic_write, atomic_write_text
+from artrec.utils.atomic import atomic_write_text
+from artrec.utils.partitions import link_or_copy
 
 log = logging.getLogger(__name__)
 
@@ -185,6 +195,35 @@ def fetch_from(
     return extract_to
 
 
+def fetched_partitions(
+    source: str, files: tuple[OfficialFile, ...] | list[OfficialFile], dest_dir: Path
+) -> dict[str, Path]:
+    """Fetch ``files`` from ``source`` into ``dest_dir/unpacked/<name>/`` (:func:`fetch_from`,
+    resumable) and return what each unpacked to: relative path in the dataset folder -> path.
+
+    An optional file missing from a local folder contributes nothing.
+    """
+    entries: dict[str, Path] = {}
+    for official in files:
+        unpacked = Path(dest_dir) / "unpacked" / official.name
+        fetch_from(source, (official,), Path(dest_dir), unpacked, progress=False)
+        root = unpacked / official.into
+        if not root.is_dir():
+            continue
+        for path in sorted(root.iterdir()):
+            if path.name == _marker(official, unpacked).name:
+                continue
+            key = f"{official.into}/{path.name}" if official.into else path.name
+            if key in entries:
+                raise BadInputError(
+                    path,
+                    f"{official.name} unpacks {key}, which another official file unpacks too",
+                    "correct the file declarations in src/artrec/ingest/sources.py",
+                )
+            entries[key] = path
+    return entries
+
+
 def _marker(official: OfficialFile, extract_to: Path) -> Path:
     return extract_to / f".{official.name}.extracted"
 
@@ -209,7 +248,7 @@ def _unpack(official: OfficialFile, archive: Path, extract_to: Path) -> None:
     if official.extract:
         safe_extract(archive, target, max_total_bytes=official.max_unpacked_bytes)
     else:
-        _link_or_copy(archive, target / official.name)
+        link_or_copy(archive, target / official.name)
     atomic_write_text(_marker(official, extract_to), f"{official.md5}\n")
 
 
@@ -262,7 +301,7 @@ def _link_or_copy_tree(source: Path, dest: Path, folder: Path) -> None:
     outside it, so a crafted folder cannot pull other files of the machine into the dataset.
     """
     if not source.is_dir():
-        _link_or_copy(_inside(source, source.resolve().parent, folder), dest)
+        link_or_copy(_inside(source, source.resolve().parent, folder), dest)
         return
     root = source.resolve()
     for dirpath, dirnames, filenames in os.walk(source):
@@ -277,7 +316,7 @@ def _link_or_copy_tree(source: Path, dest: Path, folder: Path) -> None:
                 )
         for filename in filenames:
             path = Path(dirpath) / filename
-            _link_or_copy(_inside(path, root, folder), dest / path.relative_to(source))
+            link_or_copy(_inside(path, root, folder), dest / path.relative_to(source))
 
 
 def _inside(path: Path, root: Path, folder: Path) -> Path:
@@ -294,27 +333,3 @@ def _inside(path: Path, root: Path, folder: Path) -> Path:
             path, "is not a regular file (a broken link, a device?)", "replace it with the file"
         )
     return path
-
-
-def _link_or_copy(source: Path, dest: Path) -> None:
-    """Place ``source`` at ``dest``; a file of the same size already there is kept (resume).
-
-    A hard link shares the bytes with the source: safe because this project only ever replaces
-    files (atomic rename), never rewrites them in place.
-    """
-    if dest.is_file() and dest.stat().st_size == source.stat().st_size:
-        return
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    temp = dest.with_name(f".{dest.name}.linking")
-    temp.unlink(missing_ok=True)
-    try:
-        os.link(source, temp)
-        os.replace(temp, dest)
-        return
-    except OSError:
-        # Other filesystem, a filesystem without hard links, or not allowed (protected_hardlinks).
-        temp.unlink(missing_ok=True)
-    with open(source, "rb") as src, atomic_write(dest, "wb") as out:
-        shutil.copyfileobj(src, out, 1 << 20)
-        # Keep the source's read bits (the temporary file starts private), writable by its owner.
-        os.fchmod(out.fileno(), stat.S_IMODE(source.stat().st_mode) | stat.S_IWUSR)

@@ -110,11 +110,37 @@ def fetch_thumbnails(
 
 def fetch_tate(
     out_dir: Path, *, source: str, downloads: Path, n_classes: int, per_class: int, seed: int
-) -> None:
-    """The whole raw folder from a real source: metadata, then the selected thumbnails."""
+) -> dict[str, Path]:
+    """The whole raw folder from a real source: metadata, then the selected thumbnails.
+
+    Returns the folder's files, relative path -> path (the metadata, ``missing_thumbnails.csv``
+    and the thumbnails fetched); files an earlier run with another selection left are not
+    among them.
+    """
     metadata = fetch_tate_metadata(source, downloads, out_dir)
     records = read_tate_artworks(metadata)
     classes = class_descriptions(records, n_classes)["medium"].tolist()
     selected = select_image_records(records, classes, per_class, seed)
     folder = Path(source).expanduser()
     fetch_thumbnails(selected, out_dir, folder if folder.is_dir() else None)
+    files = {metadata.name: metadata, MISSING_THUMBNAILS: out_dir / MISSING_THUMBNAILS}
+    files.update(
+        {str(image): out_dir / image for image in selected["image"] if (out_dir / image).is_file()}
+    )
+    return files
+
+
+def fetched_tate_partitions(
+    downloads: Path, *, source: str, n_classes: int, per_class: int, seed: int
+) -> dict[str, Path]:
+    """:func:`fetch_tate` into the cache ``downloads/unpacked`` (a rerun resumes: files there are
+    kept); the ingest node's lazy partition (see ``artrec.ingest.sources``), whose paths the raw
+    folder's dataset hard-links into place."""
+    return fetch_tate(
+        Path(downloads) / "unpacked",
+        source=source,
+        downloads=Path(downloads),
+        n_classes=n_classes,
+        per_class=per_class,
+        seed=seed,
+    )

@@ -1,28 +1,43 @@
 """A Kedro dataset for a folder of files (a raw download, a generated image set, a cache).
 
-Loading returns the folder's :class:`~pathlib.Path`. Saving takes a *writer*, a callable that
-fills a work folder; the work folder then replaces the target folder in one rename, so readers
-never see a half-written folder. The work folder (``<name>.partial``) is kept when the writer
-fails, so a writer that skips finished files resumes where the crash left it.
+Loading returns the folder's :class:`~pathlib.Path`. Saving takes the folder's *partitions*,
+Kedro's lazy-partition idiom (kedro-datasets ``PartitionedDataset``): a mapping of relative
+paths to bytes, or to zero-argument callables evaluated at save time (see
+``artrec.utils.partitions`` for every kind of value). The nodes thus return data describing the
+folder; this dataset is the engine that writes it:
+
+- each partition is written atomically into the work folder ``<name>.partial/``;
+- a save interrupted midway (a callable raising, Ctrl-C, kill -9) leaves the previous folder
+  intact and the work folder with the partitions finished so far; the next save of the same
+  partitions skips those and finishes (a different description starts the work folder afresh);
+- the finished work folder replaces the folder in one rename, so readers never see a
+  half-written folder.
+
+``workers`` (catalog option; default ``None``: the available cores, at most 8; 1: no
+subprocess) evaluates the callables in a process pool.
 """
 
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from kedro.io import AbstractDataset, DatasetError
 
-FolderWriter = Callable[[Path], Any]
+from artrec.utils.partitions import DIGEST_NAME, Partitions, describe, write_partitions
 
 
-class DirectoryDataset(AbstractDataset[FolderWriter, Path]):
-    """A folder on the local filesystem, written atomically as a whole."""
+class DirectoryDataset(AbstractDataset[Partitions, Path]):
+    """A folder on the local filesystem, saved from lazy partitions and replaced as a whole."""
 
-    def __init__(self, path: str, metadata: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, path: str, workers: int | None = None, metadata: dict[str, Any] | None = None
+    ) -> None:
+        if workers is not None and int(workers) < 1:
+            raise DatasetError(f"DirectoryDataset({path}): workers must be at least 1 or null")
         self._path = Path(path)
+        self._workers = workers
         self.metadata = metadata
 
     @property
@@ -34,15 +49,20 @@ class DirectoryDataset(AbstractDataset[FolderWriter, Path]):
             raise DatasetError(f"Folder {self._path} does not exist; run the stage that makes it.")
         return self._path
 
-    def _save(self, writer: FolderWriter) -> None:
-        if not callable(writer):
+    def _save(self, partitions: Partitions) -> None:
+        if not isinstance(partitions, dict):
             raise DatasetError(
-                f"DirectoryDataset({self._path}) saves a callable that fills a folder, "
-                f"got {type(writer).__name__}"
+                f"DirectoryDataset({self._path}) saves a mapping of relative paths to file "
+                f"contents (lazy partitions), got {type(partitions).__name__}"
             )
         work = self.work_path
-        work.mkdir(parents=True, exist_ok=True)
-        writer(work)
+        journal = work / DIGEST_NAME
+        if work.exists() and not (
+            journal.is_file() and journal.read_text().strip() == describe(partitions)
+        ):
+            # Left by a save of other partitions: nothing in it can be trusted for this one.
+            shutil.rmtree(work)
+        write_partitions(work, partitions, workers=self._workers)
         previous = self._path.with_name(self._path.name + ".previous")
         if previous.exists():
             shutil.rmtree(previous)
@@ -56,4 +76,4 @@ class DirectoryDataset(AbstractDataset[FolderWriter, Path]):
         return self._path.is_dir()
 
     def _describe(self) -> dict[str, Any]:
-        return {"path": str(self._path)}
+        return {"path": str(self._path), "workers": self._workers}

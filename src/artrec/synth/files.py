@@ -1,14 +1,15 @@
-"""File output shared by the synthetic writers: JPEG bytes and clearing out stale images.
+"""File output shared by the synthetic generators: JPEG and JSON bytes, clearing stale images.
 
-The writers fill their output folder in place, each file written atomically
-(``artrec.utils.atomic``). Replacing a whole folder at once is the pipeline's job
-(``artrec.kedro_io.directory.DirectoryDataset`` renames a finished work folder into place), so
-the generators keep no staging folder of their own.
+The generators describe their folder as lazy partitions (``artrec.utils.partitions``: relative
+path -> bytes or a callable drawing them); the ingest stage saves those through
+``artrec.kedro_io.directory.DirectoryDataset``, which writes a work folder and renames it into
+place, and the generators' ``out_dir`` functions write them into a folder in place.
 """
 
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Collection
 from pathlib import Path
 
@@ -22,6 +23,11 @@ def jpeg_bytes(image: Image.Image, quality: int) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="JPEG", quality=quality)
     return buffer.getvalue()
+
+
+def json_bytes(obj: object) -> bytes:
+    """``obj`` as the project's JSON files hold it (``artrec.utils.atomic.atomic_write_json``)."""
+    return (json.dumps(obj, indent=2) + "\n").encode()
 
 
 def remove_stale_images(root: Path, keep: Collection[Path]) -> None:

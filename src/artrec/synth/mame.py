@@ -19,19 +19,20 @@ colours too. Other classes differ by colour, shape and layout, visible at any re
 The drawers live in ``artrec.synth.mame_drawers`` (one module per family of media); the raw
 medium strings of the museum records in ``conf/base/mame_raw_media.yml``.
 
-Two writers produce files: ``generate_museum_records`` (raw, uncurated museum records with messy
-medium strings, grey-scale and too-small images) and ``write_mame_dataset`` (a ready dataset in
-the official MAMe file format). Both take ``fine_cycles`` (default ``DEFAULT_FINE_CYCLES``).
+Raw, uncurated museum records (messy medium strings, grey-scale and too-small images) come as
+lazy partitions from ``museum_record_partitions`` (what the ingest stage saves) or written into a
+folder by ``generate_museum_records``; ``write_mame_dataset`` writes a ready dataset in the
+official MAMe file format. All take ``fine_cycles`` (default ``DEFAULT_FINE_CYCLES``).
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
-import os
-from collections.abc import Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -40,7 +41,7 @@ from PIL import Image
 
 from artrec.curation.mame import MAME_LABELS
 from artrec.synth import textures as tx
-from artrec.synth.files import jpeg_bytes, remove_stale_images
+from artrec.synth.files import jpeg_bytes, json_bytes, remove_stale_images
 from artrec.synth.mame_drawers import MEDIUM_DRAWERS, scene
 from artrec.synth.mame_sizes import (
     MUSEUM_COUNTS,
@@ -48,7 +49,8 @@ from artrec.synth.mame_sizes import (
     PAPER_MIN_PRODUCT_SIZE,
     sample_image_size,
 )
-from artrec.utils.atomic import atomic_write_bytes, atomic_write_json, atomic_write_text
+from artrec.utils.atomic import atomic_write_bytes, atomic_write_text
+from artrec.utils.partitions import write_partitions
 
 # The 29 classes in the official order of MAMe_labels.csv (label index = position).
 MAME_CLASSES: tuple[str, ...] = MAME_LABELS
@@ -251,41 +253,47 @@ def _check_classes(classes: Sequence[str]) -> list[str]:
     return list(classes)
 
 
-def _draw_record(job: tuple) -> tuple[tuple[str, str, str, str], str]:
-    """Draw and write one museum record's image; returns (record row, kind)."""
-    (
-        out,
-        look,
-        raw,
-        index,
-        serial,
-        kind,
-        seed,
-        scale,
-        minimum,
-        fine_cycles,
-        jpeg_quality,
-        rgb_greyscale,
-    ) = job
-    rng = np.random.default_rng([seed, index, serial, 0])
-    museum = _pick_museum(look, rng) if kind != "unmapped" else scene.choice(rng, MUSEUMS)
-    file_name, instance = _museum_record_names(museum, index, serial, rng)
-    if kind == "too_small":
-        width, height = _below(look, rng, scale, minimum)
+class _RecordJob(NamedTuple):
+    """One museum record: everything its image and its row are drawn from."""
+
+    look: str
+    raw: str
+    index: int
+    serial: int
+    kind: str
+    seed: int
+    scale: float
+    minimum: int
+    fine_cycles: float
+    jpeg_quality: int
+    rgb_greyscale: bool
+
+
+def _record_start(job: _RecordJob) -> tuple[np.random.Generator, str, str, str]:
+    """``(generator, museum, Image file, instance ID)``: the record's first draws, no image yet."""
+    rng = np.random.default_rng([job.seed, job.index, job.serial, 0])
+    museum = _pick_museum(job.look, rng) if job.kind != "unmapped" else scene.choice(rng, MUSEUMS)
+    file_name, instance = _museum_record_names(museum, job.index, job.serial, rng)
+    return rng, museum, file_name, instance
+
+
+def _record_image(job: _RecordJob) -> bytes:
+    """The record's JPEG (the generator continues where ``_record_start`` left it)."""
+    rng = _record_start(job)[0]
+    if job.kind == "too_small":
+        width, height = _below(job.look, rng, job.scale, job.minimum)
     else:
-        width, height = _at_least(*sample_image_size(look, rng, scale), minimum)
-    image = draw_medium_image(look, width, height, rng, fine_cycles=fine_cycles)
-    if kind == "greyscale":
+        width, height = _at_least(*sample_image_size(job.look, rng, job.scale), job.minimum)
+    image = draw_medium_image(job.look, width, height, rng, fine_cycles=job.fine_cycles)
+    if job.kind == "greyscale":
         # Alternate single-channel JPEGs and RGB JPEGs with three equal channels.
         image = image.convert("L")
-        if rgb_greyscale:
+        if job.rgb_greyscale:
             image = image.convert("RGB")
-    atomic_write_bytes(out / "data" / file_name, jpeg_bytes(image, jpeg_quality))
-    return (file_name, museum, instance, raw), kind
+    return jpeg_bytes(image, job.jpeg_quality)
 
 
-def generate_museum_records(
-    out_dir: str | Path,
+def museum_record_partitions(
     classes: Sequence[str],
     images_per_class: int,
     seed: int,
@@ -297,13 +305,13 @@ def generate_museum_records(
     unmapped_fraction: float = 0.1,
     fine_cycles: float = DEFAULT_FINE_CYCLES,
     jpeg_quality: int = 90,
-) -> Path:
-    """Write three museums' raw records (before curation) and their images; return the CSV path.
+) -> dict[str, bytes | Callable[[], bytes]]:
+    """Three museums' raw records (before curation) as lazy partitions (``artrec.utils.partitions``).
 
-    Writes ``out_dir/museum_records.csv`` (columns ``RECORD_COLUMNS``; ``Medium`` is the raw
-    museum string from ``RAW_MEDIUM_VARIANTS`` or ``UNMAPPED_RAW_MEDIA``), the images as
-    ``out_dir/data/<Image file>`` and ``out_dir/museum_records_report.json`` listing what
-    curation must drop. Per class, ``images_per_class`` records survive curation; on top come
+    ``museum_records.csv`` (columns ``RECORD_COLUMNS``; ``Medium`` is the raw museum string from
+    ``RAW_MEDIUM_VARIANTS`` or ``UNMAPPED_RAW_MEDIA``) and ``museum_records_report.json`` (what
+    curation must drop) as bytes; each image ``data/<Image file>`` as a callable drawing it.
+    Per class, ``images_per_class`` records survive curation; on top come
     ``ceil(greyscale_fraction * images_per_class)`` grey-scale images (half single-channel
     JPEGs, half RGB with equal channels), ``ceil(too_small_fraction * images_per_class)`` colour
     images below ``min_product_size`` (default: the paper's 250,000 px times ``scale**2``), and
@@ -318,7 +326,6 @@ def generate_museum_records(
     fractions = (greyscale_fraction, too_small_fraction, unmapped_fraction)
     if not all(0.0 <= f <= 1.0 for f in fractions):
         raise ValueError(f"record fractions must lie in [0, 1], got {fractions}")
-    out = Path(out_dir)
     minimum = (
         round(PAPER_MIN_PRODUCT_SIZE * scale * scale)
         if min_product_size is None
@@ -341,11 +348,12 @@ def generate_museum_records(
         plan.append((_UNMAPPED_LOOKS[raw], raw, len(MAME_CLASSES) + position, serial, "unmapped"))
 
     # Every record has its own generator, seeded by (seed, class, serial), so the images can be
-    # drawn in any order: they are spread over all cores and come out the same.
+    # drawn in any order, on any core, and come out the same.
     greyscale_ordinal = itertools.count()
-    jobs = [
-        (
-            out,
+    partitions: dict[str, bytes | Callable[[], bytes]] = {}
+    rows, dropped = [], {"greyscale": [], "too_small": [], "unmapped": []}
+    for look, raw, index, serial, kind in plan:
+        job = _RecordJob(
             look,
             raw,
             index,
@@ -358,20 +366,15 @@ def generate_museum_records(
             jpeg_quality,
             kind == "greyscale" and next(greyscale_ordinal) % 2 == 1,
         )
-        for look, raw, index, serial, kind in plan
-    ]
-    rows, dropped = [], {"greyscale": [], "too_small": [], "unmapped": []}
-    with ProcessPoolExecutor(max_workers=min(os.cpu_count() or 1, 8)) as pool:
-        for row, kind in pool.map(_draw_record, jobs, chunksize=8):
-            rows.append(row)
-            if kind != "ok":
-                dropped[kind].append(row[0])
+        _, museum, file_name, instance = _record_start(job)
+        partitions[f"data/{file_name}"] = functools.partial(_record_image, job)
+        rows.append((file_name, museum, instance, raw))
+        if kind != "ok":
+            dropped[kind].append(file_name)
 
-    remove_stale_images(out / "data", [out / "data" / row[0] for row in rows])
     order = np.random.default_rng([seed, 10_000]).permutation(len(rows))
     table = pd.DataFrame([rows[i] for i in order], columns=list(RECORD_COLUMNS))
-    csv_path = out / RECORDS_CSV_NAME
-    atomic_write_text(csv_path, table.to_csv(index=False))
+    partitions[RECORDS_CSV_NAME] = table.to_csv(index=False).encode()
     report = {
         "seed": seed,
         "scale": scale,
@@ -387,8 +390,24 @@ def generate_museum_records(
         "too_small_files": sorted(dropped["too_small"]),
         "unmapped_files": sorted(dropped["unmapped"]),
     }
-    atomic_write_json(out / RECORDS_REPORT_NAME, report)
-    return csv_path
+    partitions[RECORDS_REPORT_NAME] = json_bytes(report)
+    return partitions
+
+
+def generate_museum_records(
+    out_dir: str | Path,
+    classes: Sequence[str],
+    images_per_class: int,
+    seed: int,
+    scale: float,
+    **options: Any,
+) -> Path:
+    """Write :func:`museum_record_partitions` into ``out_dir`` (images on all cores); return the
+    CSV path. Images an earlier run left that this one does not write are deleted."""
+    partitions = museum_record_partitions(classes, images_per_class, seed, scale, **options)
+    out = write_partitions(out_dir, partitions, workers=None)
+    remove_stale_images(out / "data", [out / key for key in partitions if key.startswith("data/")])
+    return out / RECORDS_CSV_NAME
 
 
 def write_mame_dataset(

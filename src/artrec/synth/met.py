@@ -25,7 +25,6 @@ import copy
 import functools
 import math
 import os
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +32,8 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from artrec.synth import detmath as dm
-from artrec.synth.files import jpeg_bytes, remove_stale_images
-from artrec.utils.atomic import atomic_write_bytes, atomic_write_json
+from artrec.synth.files import jpeg_bytes, json_bytes, remove_stale_images
+from artrec.utils.partitions import DIGEST_NAME, write_partitions
 
 Artwork = dict[str, Any]
 Colour = tuple[int, int, int]
@@ -1092,7 +1091,7 @@ def _check_out_dir(out_dir: Path) -> None:
 
     An empty folder, an earlier dataset or one a crashed run left half-written is fine.
     """
-    allowed = {"images", *DATASET_FILES}
+    allowed = {"images", *DATASET_FILES, DIGEST_NAME}
     foreign = (
         sorted(p.name for p in out_dir.iterdir() if p.name not in allowed)
         if out_dir.is_dir()
@@ -1105,17 +1104,16 @@ def _check_out_dir(out_dir: Path) -> None:
         )
 
 
-def _draw_job(job: tuple, images: Path, max_side: int, quality: int) -> None:
-    """Draw and save one image: an exhibit view, a visitor photo or a distractor.
+def _draw_job(job: tuple, max_side: int, quality: int) -> bytes:
+    """Draw one image: an exhibit view, a visitor photo or a distractor; its JPEG bytes.
 
     Exhibit views use ``quality``; queries a random quality in [55, 91] drawn after the image.
     """
-    kind, key, art, view, n_views, path = job
+    kind, key, art, view, n_views, _ = job
     rng = np.random.default_rng(key)
     if kind == "exhibit":
         image = exhibit_image(art, view, n_views, rng, max_side)
-        atomic_write_bytes(images / path, jpeg_bytes(image.convert("RGB"), quality))
-        return
+        return jpeg_bytes(image.convert("RGB"), quality)
     if kind == "visitor":
         image = visitor_photo(art, rng, max_side)
     elif kind == "other_art":
@@ -1123,11 +1121,25 @@ def _draw_job(job: tuple, images: Path, max_side: int, quality: int) -> None:
     else:
         image = non_art_photo(rng, max_side)
     quality = int(rng.integers(55, 92))
-    atomic_write_bytes(images / path, jpeg_bytes(image.convert("RGB"), quality))
+    return jpeg_bytes(image.convert("RGB"), quality)
 
 
-def generate_met_dataset(
-    out_dir: str | os.PathLike[str],
+def generate_met_dataset(out_dir: str | os.PathLike[str], **options: Any) -> dict[str, Any]:
+    """Write :func:`met_partitions` into ``out_dir`` (images on all cores); return the summary.
+
+    Images an earlier run left that this one does not write are deleted. ``out_dir`` must hold
+    nothing but such a dataset (or be empty).
+    """
+    out_dir = Path(out_dir)
+    partitions, summary = met_partitions(**options)
+    _check_out_dir(out_dir)
+    write_partitions(out_dir, partitions, workers=None)
+    images = out_dir / "images"
+    remove_stale_images(images, [out_dir / key for key in partitions if key.startswith("images/")])
+    return summary
+
+
+def met_partitions(
     n_exhibits: int = 300,
     seed: int = 0,
     max_side: int = 500,
@@ -1141,8 +1153,11 @@ def generate_met_dataset(
     single_view_share: float = REAL_SINGLE_VIEW_SHARE,
     mini_extra_fraction: float = 0.1,
     jpeg_quality: int = 90,
-) -> dict[str, Any]:
-    """Write a synthetic Met dataset in the official layout under ``out_dir``; return a summary.
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A synthetic Met dataset in the official layout as lazy partitions, and its summary.
+
+    The partitions (``artrec.utils.partitions``) hold the four JSON files as bytes and each image
+    ``images/<path>`` as a callable drawing it.
 
     ``n_*_queries`` are Met queries (visitor photos of exhibits; val and test use disjoint
     classes); ``n_*_other_art`` and ``n_*_non_art`` are distractors. ``similar_fraction`` of the
@@ -1151,9 +1166,7 @@ def generate_met_dataset(
     ``single_view_share`` is the share of exhibits with one image (paper: 60.8%).
     ``jpeg_quality`` applies to the exhibit images; queries get a random quality in [55, 91],
     as phone photos do. Every image is at most ``max_side`` pixels on its longer side.
-    Files are written in place, each atomically, the JSON files last; images an earlier run
-    left that this one does not write are deleted. ``out_dir`` must hold nothing but such a
-    dataset (or be empty). Deterministic for a given seed and arguments.
+    Deterministic for a given seed and arguments.
     """
     counts = {
         "n_exhibits": n_exhibits,
@@ -1177,9 +1190,6 @@ def generate_met_dataset(
             f"{len(val_sizes) + len(test_sizes)} query classes are needed (val and test must not "
             f"share classes) but there are only {n_exhibits} exhibits"
         )
-    out_dir = Path(out_dir)
-    _check_out_dir(out_dir)
-
     met_ids = np.sort(layout.choice(np.arange(1, 900_000), size=n_exhibits, replace=False))
     views = _views_per_exhibit(layout, n_exhibits, single_view_share)
     arts = [sample_artwork(np.random.default_rng([seed, 1, i])) for i in range(n_exhibits)]
@@ -1200,8 +1210,7 @@ def generate_met_dataset(
                 used_names.add(name)
                 return name
 
-    images = out_dir / "images"
-    # Images are described here as jobs, each with its own seed, and drawn on all cores.
+    # Images are described here as jobs, each with its own seed, drawn in any order.
     jobs: list[tuple] = []
     database: list[dict[str, Any]] = []
     for i, met_id in enumerate(met_ids.tolist()):
@@ -1242,25 +1251,25 @@ def generate_met_dataset(
             "classes": len(sizes),
         }
 
-    draw = functools.partial(_draw_job, images=images, max_side=max_side, quality=jpeg_quality)
-    with ProcessPoolExecutor(max_workers=min(os.cpu_count() or 1, 8)) as pool:
-        for _ in pool.map(draw, jobs, chunksize=8):
-            pass
-
+    partitions: dict[str, Any] = {
+        f"images/{job[-1]}": functools.partial(
+            _draw_job, job, max_side=max_side, quality=jpeg_quality
+        )
+        for job in jobs
+    }
     query_ids = {int(met_ids[i]) for i in np.concatenate([val_classes, test_classes])}
     keep_extra = layout.random(len(database)) < mini_extra_fraction
     mini = [
         e for e, extra in zip(database, keep_extra, strict=True) if e["id"] in query_ids or extra
     ]
 
-    remove_stale_images(images, [images / job[-1] for job in jobs])
-    atomic_write_json(out_dir / "MET_database.json", database)
-    atomic_write_json(out_dir / "mini_MET_database.json", mini)
-    atomic_write_json(out_dir / "valset.json", splits["val"])
-    atomic_write_json(out_dir / "testset.json", splits["test"])
+    partitions["MET_database.json"] = json_bytes(database)
+    partitions["mini_MET_database.json"] = json_bytes(mini)
+    partitions["valset.json"] = json_bytes(splits["val"])
+    partitions["testset.json"] = json_bytes(splits["test"])
 
     families = [a["family"] for a in arts]
-    return {
+    return partitions, {
         "seed": seed,
         "max_side": max_side,
         "n_exhibits": n_exhibits,

@@ -25,17 +25,17 @@ into the data.
 
 Records are written by :func:`artrec.datasets.rijksmuseum.record_xml`, so the reader used for
 the official files reads these. Every object has its own generator seeded by
-``(seed, collection, index)``: the images are drawn in parallel and come out the same; all
+``(seed, collection, index)``: the images are drawn in any order, on any core, and come out the
+same (``collection_partitions`` describes them as lazy partitions, ``artrec.utils.partitions``); all
 arithmetic is integer or goes through ``artrec.synth.detmath`` (the MAMe drawers), so the bytes
 are the same on every machine.
 """
 
 from __future__ import annotations
 
-import math
+import functools
 import os
-from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,6 +52,7 @@ from artrec.datasets.rijksmuseum import (
 from artrec.synth.artist_styles import Style, apply_style, assign_styles
 from artrec.synth.files import jpeg_bytes
 from artrec.synth.mame import draw_medium_image
+from artrec.utils.partitions import write_partitions
 
 
 @dataclass(frozen=True)
@@ -322,9 +323,14 @@ def _object_number(design: Design, look: Look, index: int) -> str:
     return f"{prefix}-{index}" if "." not in prefix else f"{prefix}.{index}"
 
 
-def _draw_object(job: tuple[Any, ...]) -> None:
-    """Draw one object's photograph and write it with its record (runs in a worker)."""
-    out, design_name, plan, artist, seed, sizes, fine_cycles, quality = job
+# The photograph and the record come from one generator (the record's draws follow the image's),
+# so both files need the drawing; the object's two partitions are listed one after the other and
+# this cache draws it once when they are evaluated in a row (same worker, same chunk). Evaluated
+# apart, it is drawn twice, with the same bytes.
+@functools.lru_cache(maxsize=2)
+def _draw_object(job: tuple[Any, ...]) -> tuple[bytes, bytes]:
+    """One object's photograph (JPEG) and record (XML)."""
+    design_name, plan, artist, seed, sizes, fine_cycles, quality = job
     design = DESIGNS[design_name]
     look = design.looks[plan.look]
     rng = np.random.default_rng([seed, design.code, plan.index])
@@ -348,21 +354,28 @@ def _draw_object(job: tuple[Any, ...]) -> None:
         repository=design.repository,
         publisher=design.publisher,
     )
-    stem = file_stem(plan.index)
-    # Plain writes, no fsync per file: the ingest stage fills a work folder that replaces the
-    # collection in one rename (DirectoryDataset), and a rerun rewrites every file, so a file torn
-    # by a crash is never read. (fsync of 2 x 2,400 small files cost seconds of system time.)
-    _write(out / IMAGES_DIR / f"{stem}.jpg", jpeg_bytes(image, quality))
-    _write(out / RECORDS_DIR / f"{stem}.xml", record)
+    return jpeg_bytes(image, quality), record
 
 
-def _write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
+def _object_file(job: tuple[Any, ...], which: int) -> bytes:
+    return _draw_object(job)[which]
 
 
-def write_collection(
-    out_dir: str | os.PathLike[str],
+def write_collection(out_dir: str | os.PathLike[str], design: Design | str, **options: Any) -> Path:
+    """Write :func:`collection_partitions` into ``out_dir`` (jpg2/ + xml2/, on all cores unless
+    ``workers`` says otherwise); return it. Files of an earlier run that this one does not write
+    are removed, so the folder holds exactly this collection."""
+    workers = options.pop("workers", None)
+    partitions = collection_partitions(design, **options)
+    out = write_partitions(out_dir, partitions, workers=workers)
+    for folder in (IMAGES_DIR, RECORDS_DIR):
+        for path in (out / folder).iterdir():
+            if f"{folder}/{path.name}" not in partitions:
+                path.unlink()
+    return out
+
+
+def collection_partitions(
     design: Design | str,
     *,
     objects: int,
@@ -375,20 +388,18 @@ def write_collection(
     max_side: int = 96,
     fine_cycles: float = 24.0,
     jpeg_quality: int = 90,
-    workers: int | None = None,
-) -> Path:
-    """Write ``objects`` objects of ``design`` into ``out_dir`` (jpg2/ + xml2/); returns it.
+) -> dict[str, Callable[[], bytes]]:
+    """``objects`` objects of ``design`` as lazy partitions (``artrec.utils.partitions``): per
+    object ``jpg2/<stem>.jpg`` and ``xml2/<stem>.xml``, callables drawing them.
 
     Image sizes: shorter side uniform in [``min_side``, ``max_side``] px, longer side 1.0-1.4
-    times it, either orientation. Files of an earlier run that this one does not write are
-    removed, so the folder holds exactly this collection.
+    times it, either orientation.
     """
     design = DESIGNS[design] if isinstance(design, str) else design
     if objects < 1 or artists < 0:
         raise ValueError(f"need objects >= 1 and artists >= 0, got {objects}, {artists}")
     if not 8 <= min_side <= max_side:
         raise ValueError(f"need 8 <= min_side <= max_side, got {min_side}, {max_side}")
-    out = Path(out_dir)
     people = plan_artists(design, artists, seed)
     plans = plan_objects(
         design,
@@ -399,9 +410,9 @@ def write_collection(
         anonymous_share=anonymous_share,
         unsigned_share=unsigned_share,
     )
-    jobs = [
-        (
-            out,
+    partitions: dict[str, Callable[[], bytes]] = {}
+    for plan in plans:
+        job = (
             design.name,
             plan,
             people[plan.artist] if plan.artist is not None else None,
@@ -410,18 +421,7 @@ def write_collection(
             float(fine_cycles),
             jpeg_quality,
         )
-        for plan in plans
-    ]
-    workers = workers or min(os.cpu_count() or 1, 8)
-    if workers > 1 and len(jobs) > 64:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            list(pool.map(_draw_object, jobs, chunksize=max(1, math.ceil(len(jobs) / 64))))
-    else:
-        for job in jobs:
-            _draw_object(job)
-    expected = {file_stem(plan.index) for plan in plans}
-    for folder in (IMAGES_DIR, RECORDS_DIR):
-        for path in (out / folder).iterdir():
-            if path.stem not in expected:
-                path.unlink()
-    return out
+        stem = file_stem(plan.index)
+        partitions[f"{IMAGES_DIR}/{stem}.jpg"] = functools.partial(_object_file, job, 0)
+        partitions[f"{RECORDS_DIR}/{stem}.xml"] = functools.partial(_object_file, job, 1)
+    return partitions

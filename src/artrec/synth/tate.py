@@ -1,6 +1,7 @@
 """A synthetic Tate-like raw folder in the exact on-disk format of the real metadata.
 
-``generate_tate_dataset`` writes
+``tate_partitions`` describes (as lazy partitions, ``artrec.utils.partitions``; the ingest
+stage saves them) and ``generate_tate_dataset`` writes
 
     out_dir/tate_artworks.csv          the columns of ``artrec.datasets.tate.TATE_COLUMNS``
     out_dir/images/<P>/<P00>/<acno>_8.jpg   thumbnails, at the path their thumbnailUrl gives
@@ -24,7 +25,10 @@ deterministic maths, ``jpeg_bytes``).
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -36,7 +40,7 @@ from artrec.datasets.tate import FLAT_FILE_NAMES, IMAGES_DIR, TATE_COLUMNS
 from artrec.errors import BadInputError
 from artrec.synth.files import jpeg_bytes, remove_stale_images
 from artrec.synth.tate_looks import draw_thumbnail
-from artrec.utils.atomic import atomic_write_bytes, atomic_write_text
+from artrec.utils.partitions import write_partitions
 
 CSV_NAME = FLAT_FILE_NAMES[0]
 # Accession-number letters by classification, as in the real collection (D: the Turner Bequest
@@ -137,8 +141,18 @@ def thumbnail_size(width: str, height: str, short: int) -> tuple[int, int]:
     return min(short * w // h, MAX_ASPECT * short), short
 
 
-def generate_tate_dataset(
-    out_dir: str | Path,
+def _thumbnail(
+    medium_tags: tuple[str, ...],
+    size: tuple[int, int],
+    key: tuple[int, ...],
+    fine_cycles: float,
+    jpeg_quality: int,
+) -> bytes:
+    image = draw_thumbnail(medium_tags, *size, np.random.default_rng(list(key)), fine_cycles)
+    return jpeg_bytes(image, jpeg_quality)
+
+
+def tate_partitions(
     *,
     facts_path: str | Path,
     records: int,
@@ -149,22 +163,33 @@ def generate_tate_dataset(
     seed: int,
     tagger: MediumTagger,
     jpeg_quality: int = 85,
-) -> Path:
-    """Write the metadata and the thumbnails (see the module docstring); return the CSV path."""
+) -> dict[str, bytes | Callable[[], bytes]]:
+    """The metadata (bytes) and each thumbnail (a callable drawing it), see the module docstring."""
     if thumbnail_size_px < 8:
         raise ValueError(f"thumbnails need at least 8 px a side, got {thumbnail_size_px}")
-    out = Path(out_dir)
     frame = synthetic_records(load_media_facts(facts_path), records, seed)
     classes = class_descriptions(frame, n_classes)["medium"].tolist()
     if len(classes) < n_classes:
         raise ValueError(f"{records} records give only {len(classes)} classes; raise records")
     chosen = select_image_records(frame, classes, images_per_class, seed)
+    partitions: dict[str, bytes | Callable[[], bytes]] = {}
     for row in chosen.itertuples(index=False):
-        rng = np.random.default_rng([seed, 3, int(row.id)])
-        size = thumbnail_size(row.width, row.height, thumbnail_size_px)
-        image = draw_thumbnail(tagger.tag_set(row.medium), *size, rng, fine_cycles)
-        atomic_write_bytes(out / row.image, jpeg_bytes(image, jpeg_quality))
-    remove_stale_images(out / IMAGES_DIR, [out / path for path in chosen["image"]])
-    csv_path = out / CSV_NAME
-    atomic_write_text(csv_path, frame.to_csv(index=False, lineterminator="\n"))
-    return csv_path
+        partitions[row.image] = functools.partial(
+            _thumbnail,
+            tuple(tagger.tag_set(row.medium)),
+            thumbnail_size(row.width, row.height, thumbnail_size_px),
+            (seed, 3, int(row.id)),
+            fine_cycles,
+            jpeg_quality,
+        )
+    partitions[CSV_NAME] = frame.to_csv(index=False, lineterminator="\n").encode()
+    return partitions
+
+
+def generate_tate_dataset(out_dir: str | Path, **options: Any) -> Path:
+    """Write :func:`tate_partitions` into ``out_dir``; return the CSV path. Thumbnails an earlier
+    run left that this one does not write are deleted."""
+    partitions = tate_partitions(**options)
+    out = write_partitions(out_dir, partitions, workers=None)
+    remove_stale_images(out / IMAGES_DIR, [out / key for key in partitions if key != CSV_NAME])
+    return out / CSV_NAME

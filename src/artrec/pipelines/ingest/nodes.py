@@ -1,4 +1,12 @@
-"""Ingest nodes: return a writer that fills the dataset's raw folder (see DirectoryDataset).
+"""Ingest nodes: return the dataset's raw folder as lazy partitions (``artrec.utils.partitions``).
+
+Each node returns data, ``{relative path: bytes | callable}``, that the catalog's
+``DirectoryDataset`` writes (callables evaluated at save time, in a process pool, resumable):
+- synthetic: one callable per generated image, the tables as bytes (``*_partitions`` of
+  ``artrec.synth``);
+- official, a mirror or a folder: one callable (``""``: the folder itself) that fetches the
+  verified archives into the download cache and returns the paths they unpacked to, hard-linked
+  into place; why an archive is one partition and not one per member: ``artrec.ingest.sources``.
 
 The same official layout comes out whatever the source, so curation reads one format:
 - MAMe: ``data/<Image file>`` plus either the official ``MAMe_dataset.csv``/``MAMe_labels.csv``
@@ -22,51 +30,40 @@ from artrec.ingest.sources import (
     MET_OFFICIAL_FILES,
     RIJKSMUSEUM_OFFICIAL_FILES,
     RIJKSMUSEUM_PAGE,
-    fetch_from,
+    fetched_partitions,
 )
-from artrec.ingest.tate import fetch_tate
-from artrec.kedro_io.directory import FolderWriter
-from artrec.synth.mame import generate_museum_records
-from artrec.synth.met import generate_met_dataset
-from artrec.synth.rijksmuseum import write_collection
-from artrec.synth.tate import generate_tate_dataset
+from artrec.ingest.tate import fetched_tate_partitions
+from artrec.synth.mame import museum_record_partitions
+from artrec.synth.met import met_partitions
+from artrec.synth.rijksmuseum import collection_partitions
+from artrec.synth.tate import tate_partitions
+from artrec.utils.partitions import Partitions
 
 
 def ingest_mame(
     dataset: dict[str, Any], downloads_dir: str, spec: dict[str, Any], seed: int
-) -> FolderWriter:
+) -> Partitions:
     """``dataset``: ``data.mame`` (its source); ``spec``: ``synth.mame`` (the synthetic sizes)."""
     source = str(dataset["source"])
     if source == "synthetic":
-        return functools.partial(
-            _generate_mame,
-            classes=list(spec["classes"]),
-            images_per_class=int(spec["images_per_class"]),
-            scale=float(spec["scale"]),
+        return museum_record_partitions(
+            list(spec["classes"]),
+            int(spec["images_per_class"]),
+            seed,
+            float(spec["scale"]),
             fine_cycles=float(spec["fine_cycles"]),
-            seed=seed,
         )
-    return functools.partial(
-        _fetch,
-        source=source,
-        files=MAME_OFFICIAL_FILES,
-        downloads=Path(downloads_dir) / "mame",
-    )
+    return _fetched(source, MAME_OFFICIAL_FILES, Path(downloads_dir) / "mame")
 
 
 def ingest_met(
     dataset: dict[str, Any], downloads_dir: str, spec: dict[str, Any], seed: int
-) -> FolderWriter:
+) -> Partitions:
     """``dataset``: ``data.met`` (its source); ``spec``: ``synth.met`` (the synthetic sizes)."""
     source = str(dataset["source"])
     if source == "synthetic":
-        return functools.partial(_generate_met, spec=dict(spec), seed=seed)
-    return functools.partial(
-        _fetch,
-        source=source,
-        files=MET_OFFICIAL_FILES,
-        downloads=Path(downloads_dir) / "met",
-    )
+        return met_partitions(seed=seed, **dict(spec))[0]
+    return _fetched(source, MET_OFFICIAL_FILES, Path(downloads_dir) / "met")
 
 
 def ingest_tate(
@@ -75,7 +72,7 @@ def ingest_tate(
     spec: dict[str, Any],
     curation: dict[str, Any],
     seed: int,
-) -> FolderWriter:
+) -> Partitions:
     """``dataset``: ``data.tate``; ``spec``: ``synth.tate``; ``curation``: ``curate.tate`` (which
     classes, how many images each: the thumbnails to fetch or draw). Layout:
     ``tate_artworks.csv[.gz]`` or ``artwork_data.csv`` plus ``images/`` (artrec.datasets.tate)."""
@@ -83,8 +80,7 @@ def ingest_tate(
     n_classes = int(curation["n_classes"])
     per_class = sum(int(n) for n in curation["split"].values())
     if source == "synthetic":
-        return functools.partial(
-            generate_tate_dataset,
+        return tate_partitions(
             facts_path=str(spec["media_facts"]),
             records=int(spec["records"]),
             n_classes=n_classes,
@@ -94,26 +90,27 @@ def ingest_tate(
             seed=seed,
             tagger=MediumTagger.load(curation["tag_vocabulary"]),
         )
-    return functools.partial(
-        fetch_tate,
+    fetch = functools.partial(
+        fetched_tate_partitions,
+        Path(downloads_dir) / "tate",
         source=source,
-        downloads=Path(downloads_dir) / "tate",
         n_classes=n_classes,
         per_class=per_class,
         seed=seed,
     )
+    return {"": fetch}
 
 
 def ingest_collection(
     dataset: dict[str, Any], downloads_dir: str, spec: dict[str, Any], seed: int, name: str
-) -> FolderWriter:
+) -> Partitions:
     """The transfer study's collection ``name`` (``rijksmuseum`` or ``antwerp``): ``dataset`` is
     ``data.<name>``, ``spec`` ``synth.<name>``. Layout: ``jpg2/`` + ``xml2/``
     (artrec.datasets.rijksmuseum), synthetic or copied from a folder or mirror; the official
     archives have no verified names or checksums, so ``official`` is refused with instructions."""
     source = str(dataset["source"])
     if source == "synthetic":
-        return functools.partial(write_collection, design=name, seed=seed, **dict(spec))
+        return collection_partitions(name, seed=seed, **dict(spec))
     if source == "official":
         where = (
             f"download the Rijksmuseum Challenge files from {RIJKSMUSEUM_PAGE}"
@@ -128,36 +125,9 @@ def ingest_collection(
             f"one OAI-PMH Dublin Core <number>.xml per object), and set data.{name}.source to "
             "that folder",
         )
-    return functools.partial(
-        _fetch,
-        source=source,
-        files=RIJKSMUSEUM_OFFICIAL_FILES,
-        downloads=Path(downloads_dir) / name,
-    )
+    return _fetched(source, RIJKSMUSEUM_OFFICIAL_FILES, Path(downloads_dir) / name)
 
 
-def _generate_mame(
-    out_dir: Path,
-    *,
-    classes: list[str],
-    images_per_class: int,
-    scale: float,
-    fine_cycles: float,
-    seed: int,
-) -> None:
-    generate_museum_records(
-        out_dir,
-        classes=classes,
-        images_per_class=images_per_class,
-        seed=seed,
-        scale=scale,
-        fine_cycles=fine_cycles,
-    )
-
-
-def _generate_met(out_dir: Path, *, spec: dict[str, Any], seed: int) -> None:
-    generate_met_dataset(out_dir, seed=seed, **spec)
-
-
-def _fetch(out_dir: Path, *, source: str, files: Any, downloads: Path) -> None:
-    fetch_from(source, files, downloads, out_dir)
+def _fetched(source: str, files: Any, downloads: Path) -> Partitions:
+    """One lazy partition for the whole folder: fetch (resumable) when the folder is saved."""
+    return {"": functools.partial(fetched_partitions, source, files, downloads)}

@@ -3,48 +3,67 @@
 Outputs are cached as DVC stage outputs, so training never decodes the original high-resolution
 files again. The folder holds ``images/``, ``manifest.csv`` (image_file, path, width, height) and
 ``quarantine.csv`` (image_file, reason).
+
+Two nodes, both returning data. ``preprocess_mame`` returns the resized images as lazy
+partitions (``{"images": {file name: callable}}``, ``artrec.images.preprocess``) that the folder's
+``DirectoryDataset`` evaluates in a process pool, writes atomically and resumes; an unusable
+image's callable returns ``None``, so it has no file. ``summarise_mame_images`` then reads the
+finished folder: the manifest from the outputs' headers, the quarantine from the inputs without
+output (decoded again for the reason), and fails the stage when more than ``max_bad_fraction``
+are unusable; the catalog saves both tables as CSV files inside the folder.
 """
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from artrec.images.preprocess import preprocess_dataset, resize_spec
-from artrec.kedro_io.directory import FolderWriter
-from artrec.utils.atomic import atomic_write_text
+from artrec.images.preprocess import (
+    ResizeSpec,
+    preprocess_partitions,
+    resize_spec,
+    summarise_outputs,
+)
+from artrec.utils.partitions import Partitions
 
 
 def preprocess_mame(
     dataset: pd.DataFrame, raw_dir: Path, params: dict[str, Any], version: str
-) -> FolderWriter:
-    spec_params = params["versions"][version]
-    spec = resize_spec(spec_params["preset"], spec_params.get("size"))
-    images_dir = raw_dir / "data"
-    rows = [(name, images_dir / name) for name in dataset["Image file"]]
-    return functools.partial(
-        _write_version,
-        rows=rows,
-        spec=spec,
-        workers=params.get("workers"),
-        max_bad_fraction=float(params["max_bad_fraction"]),
+) -> Partitions:
+    """The resized images of ``version`` as lazy partitions under ``images/``."""
+    images = preprocess_partitions(
+        _rows(dataset, raw_dir),
+        _spec(params, version),
+        int(params["quality"]),
         max_pixels=int(params["max_image_pixels"]),
-        quality=int(params["quality"]),
     )
+    return {"images": images}
 
 
-def _write_version(out_dir: Path, *, rows, spec, workers, max_bad_fraction, max_pixels, quality):
-    result = preprocess_dataset(
-        rows,
-        out_dir / "images",
-        spec,
-        workers=workers,
-        max_bad_fraction=max_bad_fraction,
-        quality=quality,
-        max_pixels=max_pixels,
+def summarise_mame_images(
+    dataset: pd.DataFrame,
+    raw_dir: Path,
+    images_dir: Path,
+    params: dict[str, Any],
+    version: str,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``(manifest, quarantine)`` of the folder ``preprocess_mame`` wrote."""
+    result = summarise_outputs(
+        _rows(dataset, raw_dir),
+        images_dir / "images",
+        _spec(params, version),
+        float(params["max_bad_fraction"]),
+        max_pixels=int(params["max_image_pixels"]),
     )
-    atomic_write_text(out_dir / "manifest.csv", result.manifest.to_csv(index=False))
-    atomic_write_text(out_dir / "quarantine.csv", result.quarantine.to_csv(index=False))
+    return result.manifest, result.quarantine
+
+
+def _rows(dataset: pd.DataFrame, raw_dir: Path) -> list[tuple[str, Path]]:
+    return [(name, raw_dir / "data" / name) for name in dataset["Image file"]]
+
+
+def _spec(params: dict[str, Any], version: str) -> ResizeSpec:
+    spec_params = params["versions"][version]
+    return resize_spec(spec_params["preset"], spec_params.get("size"))

@@ -1,0 +1,224 @@
+"""Lazy partitions: a folder described as data, written file by file, resumable.
+
+This is Kedro's idiom for large folder outputs (kedro-datasets ``PartitionedDataset``): a node
+returns ``{relative path: value}``, one entry per file, and a value may be a zero-argument
+callable evaluated only when the folder is written, so no node holds the whole folder in memory.
+A value here is
+
+- ``bytes``: the file's content;
+- an ``os.PathLike`` (a :class:`~pathlib.Path`): an existing file or folder, hard-linked (copied
+  across filesystems) under the key; how the verified official downloads reach their folder;
+- ``None``: no file (the input yields none, e.g. an unreadable image that is quarantined);
+- a mapping: more partitions, with the key as their folder (``""`` is the folder itself);
+- a zero-argument callable returning any of these. With ``workers`` > 1 the callables run in
+  worker processes, so they must be picklable: ``functools.partial`` of module-level functions.
+
+:func:`write_partitions` writes every file atomically (``artrec.utils.atomic``). While it runs,
+``<folder>/.partitions.sha256`` holds a digest of the description (the keys, the bytes, the
+pickled callables); a rerun with the same description skips every callable partition whose file
+is already there, so an interrupted generation or download resumes where it stopped; any other
+rerun rewrites every file. The digest file is removed once all partitions are written.
+``artrec.kedro_io.directory.DirectoryDataset`` wraps this in a work folder swapped into place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import multiprocessing
+import os
+import pickle
+import shutil
+import stat
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from artrec.utils.atomic import atomic_write, atomic_write_bytes, remove_stale_temporaries
+
+PartitionValue = bytes | os.PathLike | None | Mapping[str, Any] | Callable[[], Any]
+Partitions = Mapping[str, PartitionValue]
+
+DIGEST_NAME = ".partitions.sha256"
+# Callables are sent to the workers in chunks; this many per worker keep the cores evenly busy.
+_CHUNKS_PER_WORKER = 4
+_MAX_CHUNK = 32
+
+
+def default_workers() -> int:
+    """The cores this process may run on (a container or taskset can allow fewer), at most 8."""
+    has_affinity = hasattr(os, "sched_getaffinity")
+    cores = len(os.sched_getaffinity(0)) if has_affinity else (os.cpu_count() or 1)
+    return max(1, min(cores, 8))
+
+
+def describe(partitions: Partitions) -> str:
+    """A digest of the description: equal digests write equal folders (given the same code)."""
+    digest = hashlib.sha256()
+    for key, value in _checked_items(partitions):
+        digest.update(key.encode() + b"\0")
+        if isinstance(value, bytes):
+            digest.update(b"b" + hashlib.sha256(value).digest())
+        elif isinstance(value, Mapping):
+            digest.update(b"m" + describe(value).encode())
+        elif value is None or isinstance(value, os.PathLike):
+            digest.update(b"p" + repr(value).encode())
+        else:
+            try:
+                digest.update(b"c" + pickle.dumps(value))
+            except (pickle.PicklingError, TypeError, AttributeError):
+                # An unpicklable callable (a lambda) is never taken as already written.
+                digest.update(b"u" + os.urandom(16))
+    return digest.hexdigest()
+
+
+def write_partitions(
+    folder: str | os.PathLike[str], partitions: Partitions, *, workers: int | None = 1
+) -> Path:
+    """Write ``partitions`` into ``folder`` (see the module docstring); return the folder.
+
+    ``workers``: processes evaluating the callables (``None``: :func:`default_workers`; 1: this
+    process). Files already in ``folder`` that no partition names are left alone.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    journal = folder / DIGEST_NAME
+    digest = describe(partitions)
+    resume = journal.is_file() and journal.read_text().strip() == digest
+    atomic_write_bytes(journal, f"{digest}\n".encode())
+    workers = default_workers() if workers is None else max(1, int(workers))
+    _write(folder, "", partitions, workers, resume)
+    for directory, _, _ in os.walk(folder):
+        # Temporary files of writes a kill -9 interrupted on an earlier run.
+        remove_stale_temporaries(directory)
+    journal.unlink()
+    return folder
+
+
+def link_or_copy(source: Path, dest: Path) -> None:
+    """Place the file ``source`` at ``dest``; a file of the same size already there is kept.
+
+    A hard link shares the bytes with the source: safe because this project only ever replaces
+    files (atomic rename), never rewrites them in place.
+    """
+    if dest.is_file() and dest.stat().st_size == source.stat().st_size:
+        return
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    temp = dest.with_name(f".{dest.name}.linking")
+    temp.unlink(missing_ok=True)
+    try:
+        os.link(source, temp)
+        os.replace(temp, dest)
+        return
+    except OSError:
+        # Other filesystem, a filesystem without hard links, or not allowed (protected_hardlinks).
+        temp.unlink(missing_ok=True)
+    with open(source, "rb") as src, atomic_write(dest, "wb") as out:
+        shutil.copyfileobj(src, out, 1 << 20)
+        # Keep the source's read bits (the temporary file starts private), writable by its owner.
+        os.fchmod(out.fileno(), stat.S_IMODE(source.stat().st_mode) | stat.S_IWUSR)
+
+
+def _checked_items(partitions: Partitions) -> Iterator[tuple[str, PartitionValue]]:
+    if not isinstance(partitions, Mapping):
+        raise TypeError(
+            f"partitions must be a mapping of relative paths to contents, got "
+            f"{type(partitions).__name__}"
+        )
+    for key, value in partitions.items():
+        relative = PurePosixPath(key) if isinstance(key, str) else None
+        if (
+            relative is None
+            or relative.is_absolute()
+            or ".." in relative.parts
+            or "\\" in key
+            or "\x00" in key
+            or (key == "" and not (isinstance(value, Mapping) or callable(value)))
+        ):
+            raise ValueError(f"partition key {key!r} is not a relative path inside the folder")
+        yield key, value
+
+
+def _join(prefix: str, key: str) -> str:
+    return f"{prefix}/{key}" if prefix and key else prefix or key
+
+
+def _write(folder: Path, prefix: str, partitions: Partitions, workers: int, resume: bool) -> None:
+    lazy: list[tuple[str, Callable[[], Any]]] = []
+    for key, value in _checked_items(partitions):
+        full = _join(prefix, key)
+        if callable(value) and not isinstance(value, Mapping):
+            # A file of the same description is complete: every write is atomic.
+            if not (resume and full and (folder / full).is_file()):
+                lazy.append((full, value))
+        else:
+            _place(folder, full, value, workers, resume)
+    for full, value in _evaluate(folder, lazy, workers):
+        _place(folder, full, value, workers, resume)
+
+
+def _evaluate(
+    folder: Path, lazy: list[tuple[str, Callable[[], Any]]], workers: int
+) -> Iterator[tuple[str, Any]]:
+    """Evaluate the callables; files are written where they are computed, the rest comes back."""
+    jobs = [(folder, key, value) for key, value in lazy]
+    workers = min(workers, len(jobs))
+    if workers <= 1:
+        results: Iterator[tuple[str, Any]] = map(_run_one, jobs)
+        yield from (item for item in results if item is not None)
+        return
+    chunksize = max(1, min(_MAX_CHUNK, math.ceil(len(jobs) / (workers * _CHUNKS_PER_WORKER))))
+    # "spawn": forking a parent that already runs torch/OpenMP threads can deadlock the children.
+    context = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    try:
+        for item in pool.map(_run_one, jobs, chunksize=chunksize):
+            if item is not None:
+                yield item
+    finally:
+        # After an error or Ctrl-C, drop the queued chunks instead of finishing the folder first.
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _run_one(job: tuple[Path, str, Callable[[], Any]]) -> tuple[str, Any] | None:
+    folder, key, function = job
+    value = function()
+    if isinstance(value, bytes):
+        _write_bytes(folder, key, value)
+        return None
+    return key, value
+
+
+def _place(folder: Path, key: str, value: Any, workers: int, resume: bool) -> None:
+    if value is None:
+        return
+    if isinstance(value, bytes):
+        _write_bytes(folder, key, value)
+    elif isinstance(value, Mapping):
+        _write(folder, key, value, workers, resume)
+    elif isinstance(value, os.PathLike):
+        _link_tree(Path(value), folder / key if key else folder)
+    elif callable(value):
+        raise TypeError(f"partition {key!r}: a callable returned another callable")
+    else:
+        raise TypeError(
+            f"partition {key!r}: expected bytes, a path, None, a mapping or a callable, got "
+            f"{type(value).__name__}"
+        )
+
+
+def _write_bytes(folder: Path, key: str, data: bytes) -> None:
+    if not key:
+        raise ValueError("partition key '' names the folder itself, not a file")
+    atomic_write_bytes(folder / key, data)
+
+
+def _link_tree(source: Path, dest: Path) -> None:
+    if not source.is_dir():
+        link_or_copy(source, dest)
+        return
+    for directory, _, names in os.walk(source):
+        for name in names:
+            path = Path(directory) / name
+            link_or_copy(path, dest / path.relative_to(source))
