@@ -126,7 +126,9 @@ def main() -> None:
     )
     parser.add_argument("--repeat", type=int, default=3, help="timings are best of this many")
     parser.add_argument(
-        "--scaling-images", type=int, default=96,
+        "--scaling-images",
+        type=int,
+        default=96,
         help="images per worker count in the scaling run (enough to amortise the pool start-up)",
     )
     parser.add_argument("--seed", type=int, default=0)

@@ -22,7 +22,10 @@ def test_variant_identity():
     assert variant_of(["mame", "vgg11_hrvs", "resnet18_lrfs"]) is None
     assert variant_of(["met"]) is None
     assert variant_params("resnet18_hrvs_bucketed") == {
-        "arch": "resnet18", "input": "hrvs", "method": "bucketed"}
+        "arch": "resnet18",
+        "input": "hrvs",
+        "method": "bucketed",
+    }
     assert variant_params("vgg11_lrfs")["method"] == "paper"
     with pytest.raises(ValueError):
         variant_params("knn")
@@ -40,8 +43,12 @@ def test_run_tags(tmp_path, monkeypatch):
 
 def test_git_state_ignores_dvc_lock(tmp_path):
     def git(*args: str) -> None:
-        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=tmp_path,
-                       check=True, capture_output=True)
+        subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
+            cwd=tmp_path,
+            check=True,
+            capture_output=True,
+        )
 
     git("init", "-q")
     (tmp_path / "dvc.lock").write_text("a\n")
@@ -59,10 +66,13 @@ def test_dvc_hashes(tmp_path):
     (tmp_path / "dvc.lock").write_text(
         "schema: '2.0'\nstages:\n  s:\n    cmd: x\n    outs:\n"
         "    - path: data/03_primary/mame\n      md5: abc.dir\n"
-        "    - path: data/03_primary/mame_extra.csv\n      md5: def\n")
+        "    - path: data/03_primary/mame_extra.csv\n      md5: def\n"
+    )
     hashes = dvc_out_hashes(tmp_path)
     assert dvc_hash_of(tmp_path / "data/03_primary/mame/MAMe_dataset.csv", tmp_path, hashes) == (
-        "data/03_primary/mame", "abc.dir")
+        "data/03_primary/mame",
+        "abc.dir",
+    )
     assert dvc_hash_of(tmp_path / "data/03_primary/mame_extra.csv", tmp_path, hashes)[1] == "def"
     assert dvc_hash_of(tmp_path / "data/elsewhere", tmp_path, hashes) is None
     assert dvc_out_hashes(Path(tmp_path / "missing")) == {}

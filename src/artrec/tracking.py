@@ -204,7 +204,8 @@ def log_dataset_input(name: str, source: str, digest: str, context: str = "train
     # The data live in the DVC cache, addressed by their md5: the source names the DVC output
     # (path in the repository), the digest its DVC hash.
     dataset = MetaDataset(
-        source=CodeDatasetSource({"dvc_path": source, "dvc_md5": digest}), name=name,
+        source=CodeDatasetSource({"dvc_path": source, "dvc_md5": digest}),
+        name=name,
         digest=digest[:36],
     )
     mlflow.log_input(dataset, context=context)

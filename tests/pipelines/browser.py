@@ -33,15 +33,24 @@ def chromium() -> str:
 
 def _flags(browser: str) -> list[str]:
     # --no-sandbox: the tests run as root in containers, where Chromium's sandbox cannot start.
-    return [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-            "--hide-scrollbars", "--window-size=1600,1000"]
+    return [
+        browser,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--hide-scrollbars",
+        "--window-size=1600,1000",
+    ]
 
 
 def dump_dom(url: str, budget_ms: int = 8000) -> str:
     browser = chromium()
     result = subprocess.run(
         [*_flags(browser), f"--virtual-time-budget={budget_ms}", "--dump-dom", url],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     return result.stdout
 
@@ -63,7 +72,10 @@ def screenshot(url: str, out: Path, budget_ms: int = 15000) -> Path:
     browser = chromium()
     subprocess.run(
         [*_flags(browser), f"--virtual-time-budget={budget_ms}", f"--screenshot={out}", url],
-        capture_output=True, text=True, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     return out
 
@@ -79,8 +91,9 @@ def serving(
     cmd: list[str], cwd: Path, port: int, timeout: float = 120, **env: str
 ) -> Iterator[str]:
     """Run a server on 127.0.0.1:``port`` for the block; always stopped afterwards."""
-    server = subprocess.Popen(cmd, cwd=cwd, env=tool_env(**env), stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        cmd, cwd=cwd, env=tool_env(**env), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         deadline = time.time() + timeout
         while True:

@@ -60,8 +60,12 @@ def test_report_holds_the_mame_and_met_results(tiny_project):
         assert title in html, title
     claims = json.loads((tiny_project / "data/08_reporting/claims.json").read_text())
     verdicts = {key: row["verdict"] for key, row in claims["claims"].items()}
-    for key in ("met_trained_beats_untrained", "transfer_finetune_beats_off_the_shelf",
-                "transfer_theta_hat_beats_theta", "tate_augmented_beats_resnet18"):
+    for key in (
+        "met_trained_beats_untrained",
+        "transfer_finetune_beats_off_the_shelf",
+        "transfer_theta_hat_beats_theta",
+        "tate_augmented_beats_resnet18",
+    ):
         assert any(k.startswith(key) for k in verdicts), (key, sorted(verdicts))
     # Every system of the four papers now exists: no claim is NOT RUN.
     assert "NOT RUN" not in verdicts.values(), verdicts
@@ -141,11 +145,9 @@ def _changed_stages(project: Path) -> set[str]:
     ("edit", "expected"),
     [
         # One variant's learning rate: that variant only (its downstream then follows its model).
-        (("vgg11: {lrfs: 1.0e-3,", "vgg11: {lrfs: 2.0e-3,", 1),
-         {"train_mame@vgg11-lrfs"}),
+        (("vgg11: {lrfs: 1.0e-3,", "vgg11: {lrfs: 2.0e-3,", 1), {"train_mame@vgg11-lrfs"}),
         # Where a run executes changes nothing it computes: no stage reruns.
-        (("      device: auto ", "      device: cpu  ", 1),
-         set()),
+        (("      device: auto ", "      device: cpu  ", 1), set()),
     ],
     ids=["one-vgg11-learning-rate", "runtime-device"],
 )
@@ -281,9 +283,19 @@ def test_killed_training_resumes_to_the_same_result(tiny_project, tmp_path):
     shutil.copytree(tiny_project, project, symlinks=True)
     checkpoints = "train.mame.runtime.checkpoint_dir=data/06_models/resume_test"
     killed = subprocess.run(
-        ["kedro", "run", "--pipeline", "train_resnet18_lrfs", "--params",
-         f"{checkpoints},train.mame.runtime.stop_after_epoch=1"],
-        cwd=project, env=tool_env(), capture_output=True, text=True, timeout=600,
+        [
+            "kedro",
+            "run",
+            "--pipeline",
+            "train_resnet18_lrfs",
+            "--params",
+            f"{checkpoints},train.mame.runtime.stop_after_epoch=1",
+        ],
+        cwd=project,
+        env=tool_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert killed.returncode != 0
     assert "stopped after epoch 1" in killed.stdout + killed.stderr
@@ -312,11 +324,23 @@ def test_two_process_training_stage_completes_and_resumes(tiny_project, tmp_path
 
     project = tmp_path / "artrec"
     shutil.copytree(tiny_project, project, symlinks=True)
-    settings = "train.mame.runtime.checkpoint_dir=data/06_models/ddp_test,train.mame.nproc_per_node=2"
+    settings = (
+        "train.mame.runtime.checkpoint_dir=data/06_models/ddp_test,train.mame.nproc_per_node=2"
+    )
     killed = subprocess.run(
-        ["kedro", "run", "--pipeline", "train_resnet18_lrfs", "--params",
-         f"{settings},train.mame.runtime.stop_after_epoch=1"],
-        cwd=project, env=tool_env(), capture_output=True, text=True, timeout=600,
+        [
+            "kedro",
+            "run",
+            "--pipeline",
+            "train_resnet18_lrfs",
+            "--params",
+            f"{settings},train.mame.runtime.stop_after_epoch=1",
+        ],
+        cwd=project,
+        env=tool_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert killed.returncode != 0
     assert "stopped after epoch 1" in killed.stdout + killed.stderr
@@ -326,7 +350,9 @@ def test_two_process_training_stage_completes_and_resumes(tiny_project, tmp_path
     run(["kedro", "run", "--pipeline", "train_resnet18_lrfs", "--params", settings], project)
     history = pd.read_csv(project / "data/08_reporting/mame_resnet18_lrfs_history.csv")
     assert history["epoch"].tolist() == [1, 2]
-    metrics = json.loads((project / "data/08_reporting/mame_resnet18_lrfs_metrics.json").read_text())
+    metrics = json.loads(
+        (project / "data/08_reporting/mame_resnet18_lrfs_metrics.json").read_text()
+    )
     assert 0.0 <= metrics["test_mean_class_acc"] <= 1.0
 
 
@@ -369,8 +395,11 @@ def test_mame_runs_share_metric_names_and_carry_their_identity(tiny_project):
         assert (params["arch"], params["input"], params["method"]) == (arch, version, "paper")
         # Only this variant's learning rate and batching, not the others'.
         assert all(f"lr.{arch}." in k for k in params if k.startswith("train.mame.lr."))
-        assert all(k.startswith(f"train.mame.inputs.{version}.")
-                   for k in params if k.startswith("train.mame.inputs."))
+        assert all(
+            k.startswith(f"train.mame.inputs.{version}.")
+            for k in params
+            if k.startswith("train.mame.inputs.")
+        )
         assert len(tags["git.commit"]) == 40 and tags["git.dirty"] in ("true", "false")
         assert tags["profile"] == "tiny" and tags["data.mame.source"] == "synthetic"
         assert tags["dvc.stage"].startswith("train_mame@")
@@ -395,15 +424,22 @@ def test_predict_on_a_synthetic_jpeg_and_a_corrupt_one(tiny_project, tmp_path):
     media = answer["mame"]
     assert 2 <= len(media) <= 5  # top 5, or every class where there are fewer (tiny: 4)
     assert all(0 <= m["probability"] <= 1 for m in media)
-    assert [m["probability"] for m in media] == sorted((m["probability"] for m in media),
-                                                       reverse=True)
+    assert [m["probability"] for m in media] == sorted(
+        (m["probability"] for m in media), reverse=True
+    )
     met = answer["met"]
     assert 0 <= met["confidence"] <= 1 and isinstance(met["out_of_distribution"], bool)
     assert len(met["nearest_exhibits"]) == 3
     corrupt = tmp_path / "corrupt.jpg"
     corrupt.write_bytes(image.read_bytes()[: len(image.read_bytes()) // 3])
-    refused = subprocess.run(["artrec", "predict", str(corrupt)], cwd=tiny_project,
-                             env=tool_env(), capture_output=True, text=True, timeout=300)
+    refused = subprocess.run(
+        ["artrec", "predict", str(corrupt)],
+        cwd=tiny_project,
+        env=tool_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert refused.returncode == 2, refused.stderr
     (error,) = refused.stderr.strip().splitlines()
     assert error.startswith("error: ") and "corrupt.jpg" in error and "Traceback" not in error
@@ -418,13 +454,28 @@ def test_mlflow_ui_compares_the_four_mame_runs(tiny_project, tmp_path):
     runs = _mame_runs(tiny_project)
     experiment = runs[0].info.experiment_id
     port = free_port()
-    cmd = [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
-           "--backend-store-uri", f"sqlite:///{tiny_project / 'mlflow.db'}", "--workers", "1"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "mlflow",
+        "server",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--backend-store-uri",
+        f"sqlite:///{tiny_project / 'mlflow.db'}",
+        "--workers",
+        "1",
+    ]
     with serving(cmd, tiny_project, port) as base:
         ids = json.dumps([r.info.run_id for r in runs])
-        compare = f"{base}/#/compare-runs?runs={quote(ids)}&experiments={quote(json.dumps([experiment]))}"
-        dom = wait_for_dom(compare, lambda d: "test_mean_class_acc" in d and all(
-            name in d for name in MAME_RUNS))
+        compare = (
+            f"{base}/#/compare-runs?runs={quote(ids)}&experiments={quote(json.dumps([experiment]))}"
+        )
+        dom = wait_for_dom(
+            compare, lambda d: "test_mean_class_acc" in d and all(name in d for name in MAME_RUNS)
+        )
         (tmp_path / "mlflow_compare.html").write_text(dom)
         screenshot(compare, tmp_path / "mlflow_compare.png")
         assert all(name in dom for name in MAME_RUNS), "the compare view lists the four runs"
@@ -449,8 +500,16 @@ def test_kedro_viz_shows_the_pipeline(tiny_project, tmp_path):
     if not (tiny_project / "build" / "index.html").is_file():
         run(["kedro", "viz", "build"], tiny_project, timeout=300)
     port = free_port()
-    cmd = [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1",
-           "--directory", str(tiny_project / "build")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "http.server",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--directory",
+        str(tiny_project / "build"),
+    ]
     with serving(cmd, tiny_project, port) as base:
         dom = wait_for_dom(base, lambda d: "pipeline-node" in d)
         (tmp_path / "kedro_viz.html").write_text(dom)
@@ -459,11 +518,22 @@ def test_kedro_viz_shows_the_pipeline(tiny_project, tmp_path):
     # The default view collapses into one box per stage (the pipelines' namespaces): a person
     # sees the stage names, not the 31 nodes inside them.
     text = re.sub(r"\s+", " ", dom.lower())
-    for stage in ("ingest", "curate", "preprocess", "train", "evaluate", "embed", "pcaw", "knn",
-                  "report"):
+    for stage in (
+        "ingest",
+        "curate",
+        "preprocess",
+        "train",
+        "evaluate",
+        "embed",
+        "pcaw",
+        "knn",
+        "report",
+    ):
         assert re.search(rf">\s*{stage}\s*<", text), f"no {stage} box in kedro-viz"
     assert "pipeline-node--task" not in dom, "stages should be collapsed by default"
     print(f"browser screenshots: {tmp_path}")
+
+
 def test_predict_with_the_registered_model_and_served_model(tiny_project):
     import urllib.request
 
@@ -472,22 +542,41 @@ def test_predict_with_the_registered_model_and_served_model(tiny_project):
     uri = "models:/artrec-mame-resnet18_hrvs/1"
     env = {"MLFLOW_TRACKING_URI": f"sqlite:///{tiny_project / 'mlflow.db'}"}
     image = _synthetic_jpeg(tiny_project)
-    result = run(["artrec", "predict", "--no-met", "--model", uri, str(image)], tiny_project,
-                 timeout=300, **env)
+    result = run(
+        ["artrec", "predict", "--no-met", "--model", uri, str(image)],
+        tiny_project,
+        timeout=300,
+        **env,
+    )
     assert 2 <= len(json.loads(result.stdout)["mame"]) <= 5
     import mlflow
 
     mlflow.set_tracking_uri(env["MLFLOW_TRACKING_URI"])
     example = mlflow.models.Model.load(uri).load_input_example(
-        mlflow.artifacts.download_artifacts(uri))
+        mlflow.artifacts.download_artifacts(uri)
+    )
     port = free_port()
-    cmd = ["mlflow", "models", "serve", "-m", uri, "--env-manager", "local",
-           "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+    cmd = [
+        "mlflow",
+        "models",
+        "serve",
+        "-m",
+        uri,
+        "--env-manager",
+        "local",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+    ]
     # The serve command resolves models:/ through the tracking store named in its environment.
     with serving(cmd, tiny_project, port, timeout=180, **env) as base:
         body = json.dumps({"inputs": example.tolist()}).encode()
-        request = urllib.request.Request(f"{base}/invocations", data=body,
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            f"{base}/invocations", data=body, headers={"Content-Type": "application/json"}
+        )
         deadline = time.time() + 60
         while True:
             try:
@@ -499,5 +588,3 @@ def test_predict_with_the_registered_model_and_served_model(tiny_project):
                     raise
                 time.sleep(1)
     assert len(predictions) == 1 and len(predictions[0]) > 1
-
-

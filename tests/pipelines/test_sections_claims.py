@@ -32,9 +32,14 @@ def test_claims_table_decides_mame_and_marks_missing_systems_not_run():
     true = rng.integers(0, 3, size=600)
     strong, weak = rng.random(600) < 0.9, rng.random(600) < 0.5
     summary, section = claims_table(
-        _predictions(true, weak), _predictions(true, strong),  # VGG11: HR&VS much better
-        _predictions(true, strong), _predictions(true, weak),  # ResNet18: LR&FS much better
-        _knn_metrics(), {"bootstrap_resamples": 500}, 0, {"mame": {"source": "synthetic"}},
+        _predictions(true, weak),
+        _predictions(true, strong),  # VGG11: HR&VS much better
+        _predictions(true, strong),
+        _predictions(true, weak),  # ResNet18: LR&FS much better
+        _knn_metrics(),
+        {"bootstrap_resamples": 500},
+        0,
+        {"mame": {"source": "synthetic"}},
     )
     claims = summary["claims"]
     assert claims["mame_hrvs_beats_lrfs_vgg11"]["verdict"] == "HOLDS"

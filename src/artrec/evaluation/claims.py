@@ -87,7 +87,9 @@ def paired_bootstrap(
     """
     runs_a = [np.asarray(x, dtype=float) for x in np.atleast_2d(correct_a)]
     runs_b = [np.asarray(x, dtype=float) for x in np.atleast_2d(correct_b)]
-    if len(runs_a) != len(runs_b) or any(a.shape != b.shape for a, b in zip(runs_a, runs_b, strict=False)):
+    if len(runs_a) != len(runs_b) or any(
+        a.shape != b.shape for a, b in zip(runs_a, runs_b, strict=False)
+    ):
         raise ValueError("paired bootstrap needs both systems scored on the same items and seeds")
     n_items = runs_a[0].shape[0]
     if n_items == 0:

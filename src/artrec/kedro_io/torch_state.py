@@ -27,7 +27,9 @@ class TorchStateDataset(AbstractDataset[dict[str, Any], dict[str, Any]]):
 
     def _load(self) -> dict[str, Any]:
         if not self._filepath.is_file():
-            raise DatasetError(f"Model {self._filepath} does not exist; run the stage that makes it.")
+            raise DatasetError(
+                f"Model {self._filepath} does not exist; run the stage that makes it."
+            )
         import torch
 
         # weights_only: a model file is data, never code.

@@ -17,9 +17,13 @@ from artrec.reporting.document import Section
 ARCH_NAMES = {"vgg11": "VGG11", "resnet18": "ResNet18"}
 TABLE4_METRICS = ("GAP", "ACC")
 # Pairs of MAMe classes that the synthetic data draws alike except for fine cues (artrec.synth).
-FINE_CUE_PAIRS = (("Engraving", "Etching"), ("Hand-colored engraving", "Hand-colored etching"),
-                  ("Woven fabric", "Silk and metal thread"), ("Oil on canvas", "Polychromed wood"),
-                  ("Iron", "Steel"))
+FINE_CUE_PAIRS = (
+    ("Engraving", "Etching"),
+    ("Hand-colored engraving", "Hand-colored etching"),
+    ("Woven fabric", "Silk and metal thread"),
+    ("Oil on canvas", "Polychromed wood"),
+    ("Iron", "Steel"),
+)
 
 # Claims whose systems are not built yet (their issues are open); they print as NOT RUN.
 PENDING_CLAIMS: tuple[Claim, ...] = ()
@@ -27,15 +31,28 @@ PENDING_CLAIMS: tuple[Claim, ...] = ()
 # systems' predictions are not given.
 TATE_CLAIMS = (
     (
-        Claim("tate_resnet18_beats_simple_cnn", "Tate media poster", "ResNet18 beats the simple "
-              "CNN baseline", "test accuracy (%)", "ResNet18", "simple CNN"),
-        "resnet18", "simple_cnn",
+        Claim(
+            "tate_resnet18_beats_simple_cnn",
+            "Tate media poster",
+            "ResNet18 beats the simple CNN baseline",
+            "test accuracy (%)",
+            "ResNet18",
+            "simple CNN",
+        ),
+        "resnet18",
+        "simple_cnn",
     ),
     (
-        Claim("tate_augmented_beats_resnet18", "Tate media poster", "ResNet18 with augmentation "
-              "and frozen layers beats plain ResNet18", "test accuracy (%)",
-              "ResNet18 (aug, frozen)", "ResNet18"),
-        "resnet18_aug", "resnet18",
+        Claim(
+            "tate_augmented_beats_resnet18",
+            "Tate media poster",
+            "ResNet18 with augmentation and frozen layers beats plain ResNet18",
+            "test accuracy (%)",
+            "ResNet18 (aug, frozen)",
+            "ResNet18",
+        ),
+        "resnet18_aug",
+        "resnet18",
     ),
 )
 
@@ -53,13 +70,19 @@ def mame_claim(
     if not a.index.equals(b.index):
         raise ValueError(f"MAMe {arch}: HR&VS and LR&FS were tested on different images")
     score_a, score_b, _, low, high = paired_bootstrap(
-        a["correct"].to_numpy(), b["correct"].to_numpy(), groups=a["true"].to_numpy(),
-        n_resamples=n_resamples, seed=seed,
+        a["correct"].to_numpy(),
+        b["correct"].to_numpy(),
+        groups=a["true"].to_numpy(),
+        n_resamples=n_resamples,
+        seed=seed,
     )
     template = Claim(
-        f"mame_hrvs_beats_lrfs_{arch}", "MAMe, Table 3",
-        f"HR&VS inputs beat LR&FS inputs ({ARCH_NAMES[arch]})", "mean per-class test acc (%)",
-        f"{ARCH_NAMES[arch]} HR&VS", f"{ARCH_NAMES[arch]} LR&FS",
+        f"mame_hrvs_beats_lrfs_{arch}",
+        "MAMe, Table 3",
+        f"HR&VS inputs beat LR&FS inputs ({ARCH_NAMES[arch]})",
+        "mean per-class test acc (%)",
+        f"{ARCH_NAMES[arch]} HR&VS",
+        f"{ARCH_NAMES[arch]} LR&FS",
     )
     note = "bootstrap over test images, resampled within each class"
     present = set(a["true"])
@@ -73,8 +96,14 @@ def mame_claim(
             f"LR&FS {100 * b['correct'][fine].mean():.1f}%"
         )
     return decided_claim(
-        template, 100 * score_a, 100 * score_b, 100 * low, 100 * high,
-        test_items=len(a), seeds=1, note=note,
+        template,
+        100 * score_a,
+        100 * score_b,
+        100 * low,
+        100 * high,
+        test_items=len(a),
+        seeds=1,
+        note=note,
     )
 
 
@@ -112,8 +141,14 @@ def tate_claims(
                 )
         claims.append(
             decided_claim(
-                template, 100 * score_a, 100 * score_b, 100 * low, 100 * high,
-                test_items=len(a), seeds=1, note=note,
+                template,
+                100 * score_a,
+                100 * score_b,
+                100 * low,
+                100 * high,
+                test_items=len(a),
+                seeds=1,
+                note=note,
             )
         )
     return claims
@@ -132,15 +167,23 @@ def met_table4_claims(knn: dict[str, Any]) -> list[Claim]:
         best_other = max((1, 2, 3), key=lambda row: knn[f"row{row}"][metric])
         interval = knn["row4_minus"][f"row{best_other}"][metric]
         template = Claim(
-            f"met_pcaw_ms_best_{metric.lower()}", "The Met, Table 4",
-            "PCA whitening + multi-scale (row 4) is the best of rows 1-4", f"test {metric} (%)",
-            "row 4 (PCAw + MS)", f"row {best_other} (best of rows 1-3)",
+            f"met_pcaw_ms_best_{metric.lower()}",
+            "The Met, Table 4",
+            "PCA whitening + multi-scale (row 4) is the best of rows 1-4",
+            f"test {metric} (%)",
+            "row 4 (PCAw + MS)",
+            f"row {best_other} (best of rows 1-3)",
         )
         claims.append(
             decided_claim(
-                template, knn["row4"][metric], knn[f"row{best_other}"][metric],
-                interval["low95"], interval["high95"], test_items=int(knn["test_met_queries"]),
-                seeds=1, note="bootstrap over all test queries; test items = Met queries "
+                template,
+                knn["row4"][metric],
+                knn[f"row{best_other}"][metric],
+                interval["low95"],
+                interval["high95"],
+                test_items=int(knn["test_met_queries"]),
+                seeds=1,
+                note="bootstrap over all test queries; test items = Met queries "
                 "(distractors are resampled too)",
             )
         )
@@ -185,10 +228,38 @@ def claims_table(
     ]
     rows = [c.as_dict() for c in claims]
     frame = pd.DataFrame(rows)
-    shown = frame[["paper", "claim", "metric", "system_a", "a", "system_b", "b", "difference",
-                   "low95", "high95", "verdict", "test_items", "note"]].copy()
-    shown.columns = ["paper", "claim", "metric", "A", "A value", "B", "B value", "A - B",
-                     "95% low", "95% high", "verdict", "test items", "note"]
+    shown = frame[
+        [
+            "paper",
+            "claim",
+            "metric",
+            "system_a",
+            "a",
+            "system_b",
+            "b",
+            "difference",
+            "low95",
+            "high95",
+            "verdict",
+            "test_items",
+            "note",
+        ]
+    ].copy()
+    shown.columns = [
+        "paper",
+        "claim",
+        "metric",
+        "A",
+        "A value",
+        "B",
+        "B value",
+        "A - B",
+        "95% low",
+        "95% high",
+        "verdict",
+        "test items",
+        "note",
+    ]
     for column in ("A value", "B value", "A - B", "95% low", "95% high"):
         shown[column] = shown[column].astype(float).round(2)
     section = Section("Claims: do the papers' qualitative findings hold in this run?")
@@ -200,7 +271,8 @@ def claims_table(
         "(`dvc exp run --set-param seed=N`) gives another sample of every number."
     )
     synthetic = sorted(
-        name for name, spec in (data or {}).items()
+        name
+        for name, spec in (data or {}).items()
         if isinstance(spec, dict) and spec.get("source") == "synthetic"
     )
     if synthetic:

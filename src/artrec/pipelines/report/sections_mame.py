@@ -64,7 +64,8 @@ def mame_classification_section(
         if arch != "bucketing"
     ]
     section.text(
-        "Headline (the paper: HR&VS beats LR&FS for both architectures). " + "; ".join(lines)
+        "Headline (the paper: HR&VS beats LR&FS for both architectures). "
+        + "; ".join(lines)
         + ". These are point estimates; the claims table at the top gives each difference's "
         "95% interval and verdict."
     )
