@@ -362,7 +362,6 @@ class _Version(_Section):
 
 
 class _PreprocessMame(_Section):
-    workers: PositiveInt | None = None
     max_bad_fraction: Fraction | None = None
     max_image_pixels: PositiveInt | None = None
     quality: Annotated[int, Field(ge=1, le=100)] | None = None
