@@ -87,8 +87,8 @@ OVERRIDE_CASES: dict[str, tuple[dict[str, Any], list[str]]] = {
     "scalar_for_a_list": ({"knn": {"met": {"ks": 5}}}, ["'knn.met.ks'", "expected a list"]),
     "wrong_list_element": ({"knn": {"met": {"ks": [1, "two"]}}}, ["'knn.met.ks'", "'two'"]),
     "text_for_an_optional_integer": (
-        {"train": {"mame": {"runtime": {"num_workers": "4"}}}},
-        ["train.mame.runtime.num_workers", "valid integer"],
+        {"train": {"mame": {"runtime": {"stop_after_epoch": "4"}}}},
+        ["train.mame.runtime.stop_after_epoch", "valid integer"],
     ),
     "zero_epochs": (
         {"train": {"mame": {"epochs": 0}}},
