@@ -429,7 +429,18 @@ class _TrainMetFamily(_Section):
     predictor_dim: PositiveInt | None = None
 
 
+class _TrainMetPretrain(_Section):
+    objects: Annotated[int, Field(ge=2)] | None = None
+    photos_per_object: PositiveInt | None = None
+    val_every: PositiveInt | None = None
+    width_mult: PositiveFloat | None = None
+    epochs: PositiveInt | None = None
+    batch_size: PositiveInt | None = None
+    lr: PositiveFloat | None = None
+
+
 class _TrainMet(_Section):
+    pretrain: _TrainMetPretrain | None = None
     inputs: _TrainMetInputs | None = None
     optim: _TrainMetOptim | None = None
     dnet: _TrainMetFamily | None = None

@@ -34,3 +34,22 @@ def test_trained_embedder_round_trips(fake_mame_model):
     with torch.no_grad():
         assert torch.allclose(rebuilt(images), expected, atol=1e-6)
     assert state["method"] == "con_syn" and state["projector_dim"] == 4
+
+
+def test_the_synthetic_start_is_the_pretrained_trunk_without_its_fc_layer():
+    from artrec.metric_learning.backbones import pretraining_embedder
+
+    torch.manual_seed(0)
+    pretrained, spec = pretraining_embedder(0.125, 3.0)
+    pretrained.init_projector(learn_pca_whitening(torch.rand(12, pretrained.trunk_dim).numpy()))
+    state = embedder_state(pretrained.eval(), spec, "pretrained on objects")
+    embedder, description, rebuilt_spec = start_embedder(
+        "synthetic", "resnet18", None, 3.0, None, state
+    )
+    assert description == "pretrained on objects" and rebuilt_spec["batch_norm"] is True
+    assert embedder.projector is None and embedder.output_dim == pretrained.trunk_dim
+    images = torch.rand(2, 3, 40, 40)
+    with torch.no_grad():
+        assert torch.allclose(embedder.eval().trunk(images), pretrained.trunk(images))
+    with pytest.raises(ValueError, match="no pretrained model"):
+        start_embedder("synthetic", "resnet18", None, 3.0, None, None)

@@ -1,9 +1,11 @@
 """The embedder a Met training starts from, and trained embedders saved and rebuilt.
 
 Starting points (``backbone``):
-- ``mame``: the project's MAMe-trained BN-free ResNet18 (the ``train_mame`` output), standing in
-  for ImageNet weights in the embedded default; inputs normalised with mean 0.5 / std 0.5 as in
-  its training;
+- ``synthetic``: a ResNet18 with batch norm that this project pretrained on photographs of
+  synthetic objects outside the Met collection (``train_met_start``,
+  :func:`pretraining_embedder`), standing in for ImageNet weights in the embedded default;
+- ``mame``: the project's MAMe-trained BN-free ResNet18 (the ``train_mame`` output); inputs
+  normalised with mean 0.5 / std 0.5 as in its training;
 - anything else: ``arch`` (torchvision or timm name) built by
   :func:`artrec.models.factory.build_backbone_trunk` with ``init`` (e.g. ``IMAGENET1K_V1``: the
   paper's R18IN), ImageNet normalisation.
@@ -26,18 +28,35 @@ from artrec.retrieval.embedder import IMAGENET_MEAN, IMAGENET_STD, MAME_MEAN, MA
 
 
 def _trunk(spec: Mapping[str, Any], weights: Any = None) -> tuple[nn.Module, int]:
-    """A trunk from its recipe; ``weights`` only where the recipe loads them (see callers)."""
+    """A trunk from its recipe; ``weights`` only where the recipe loads them (see callers).
+
+    Kind ``mame``: a ResNet classifier of this project (``artrec.models.factory``), BN-free
+    unless the recipe says ``batch_norm``; otherwise a torchvision/timm trunk."""
     if spec["kind"] == "mame":
         classifier = build_classifier(
             spec["arch"],
             int(spec["num_classes"]),
             width_mult=float(spec["width_mult"]),
-            batch_norm=False,
+            batch_norm=bool(spec.get("batch_norm", False)),
         )
         if weights is not None:
             classifier.load_state_dict(weights)
         return resnet_trunk(classifier), resnet_trunk_channels(classifier)
     return build_backbone_trunk(spec["arch"], init=weights)
+
+
+def pretraining_embedder(width_mult: float, gem_p: float) -> tuple[Embedder, dict[str, Any]]:
+    """(randomly initialised embedder, trunk recipe) of the ``synthetic`` starting point: a
+    ResNet18 with batch norm at ``width_mult`` of the paper's width (seed before calling)."""
+    spec = {
+        "kind": "mame",
+        "arch": "resnet18",
+        "num_classes": 1,
+        "width_mult": float(width_mult),
+        "batch_norm": True,
+    }
+    trunk, dim = _trunk(spec)
+    return Embedder(trunk, dim, gem_p=gem_p, mean=MAME_MEAN, std=MAME_STD), spec
 
 
 def start_embedder(
@@ -46,8 +65,26 @@ def start_embedder(
     init: str | None,
     gem_p: float,
     mame_model: Mapping[str, Any] | None,
+    pretrained_model: Mapping[str, Any] | None = None,
 ) -> tuple[Embedder, str, dict[str, Any]]:
-    """(embedder without projector, description, trunk recipe) of a starting point."""
+    """(embedder without projector, description, trunk recipe) of a starting point.
+
+    ``mame_model``: the ``train_mame`` output (backbone ``mame``); ``pretrained_model``: the
+    ``train_met_start`` output (backbone ``synthetic``, saved by :func:`embedder_state`)."""
+    if backbone == "synthetic":
+        if pretrained_model is None:
+            raise ValueError("the backbone is 'synthetic' but no pretrained model was given")
+        pretrained = load_embedder(pretrained_model)
+        # The pretraining's FC layer is dropped: every Met method starts from the trunk and
+        # initialises its own FC layer from the whitening of the trunk's descriptors.
+        embedder = Embedder(
+            pretrained.trunk,
+            pretrained.trunk_dim,
+            gem_p=gem_p,
+            mean=pretrained.mean,
+            std=pretrained.std,
+        )
+        return embedder, str(pretrained_model["description"]), dict(pretrained_model["trunk"])
     if backbone == "mame":
         if mame_model is None:
             raise ValueError("the backbone is 'mame' but no MAMe model was given")

@@ -20,6 +20,7 @@ from artrec.pipelines.train_met.nodes import (
     train_met_backbone,
     train_met_long_tail,
 )
+from artrec.pipelines.train_met.start_nodes import pretrain_met_start
 from artrec.synth.met import generate_met_dataset
 
 START = {"backbone": "mame", "arch": "resnet18", "init": None, "gem_p": 3.0}
@@ -84,6 +85,7 @@ def _train(method, family, met_raw, mame_model, checkpoints, stop=None):
     return train_met_backbone(
         met_raw,
         mame_model,
+        None,
         START,
         INPUTS,
         OPTIM,
@@ -138,6 +140,7 @@ def test_long_tail_baseline_table6_and_selection(met_raw, mame_model, trained, t
     table, histories, long_tail, _ = train_met_long_tail(
         met_raw,
         mame_model,
+        None,
         reference_state,
         reference_metrics,
         START,
@@ -165,7 +168,7 @@ def test_long_tail_baseline_table6_and_selection(met_raw, mame_model, trained, t
     }
 
     untrained, untrained_predictions = met_untrained_baseline(
-        met_raw, mame_model, START, INPUTS, KS, TAUS, PCAW, runtime
+        met_raw, mame_model, None, START, INPUTS, KS, TAUS, PCAW, runtime
     )
     methods = {}
     for method, (_, _, metrics, predictions) in trained.items():
@@ -217,3 +220,53 @@ def test_long_tail_baseline_table6_and_selection(met_raw, mame_model, trained, t
         out = embedder.eval()(images)
     assert out.shape == (2, rebuilt["projector_dim"])
     assert np.allclose(torch.linalg.norm(out, dim=1).numpy(), 1.0, atol=1e-5)
+
+
+PRETRAIN = {
+    "objects": 6,
+    "photos_per_object": 2,
+    "val_every": 2,
+    "width_mult": 0.125,
+    "epochs": 2,
+    "batch_size": 4,
+    "lr": 1e-3,
+}
+
+
+def test_the_synthetic_start_is_pretrained_then_trained_on_the_met(met_raw, tmp_path):
+    runtime = {"device": "cpu", "checkpoint_dir": str(tmp_path), "stop_after_epoch": None}
+    start = {**START, "backbone": "synthetic"}
+    state, history, metrics = pretrain_met_start(PRETRAIN, start, INPUTS, OPTIM, 30.0, 0, runtime)
+    assert history["epoch"].tolist() == [1, 2]
+    assert metrics["objects"] == 6 and metrics["train_images"] == 12
+    assert metrics["held_out_images"] == 3 and 0.0 <= metrics["held_out_1nn_acc"] <= 100.0
+    assert state["trunk"]["batch_norm"] is True and "synthetic objects" in state["description"]
+    # Its trunk (without the pretraining's FC layer) is where a Met method starts.
+    embedder, description = build_met_embedder(
+        {"backbone": "synthetic", "gem_p": 3.0}, None, None, state
+    )
+    assert embedder.projector is None and description == state["description"]
+    family = {**FAMILIES["dnet"], "epochs": 1}
+    trained, _, metrics, _ = train_met_backbone(
+        met_raw,
+        None,
+        state,
+        start,
+        INPUTS,
+        OPTIM,
+        family,
+        KS,
+        TAUS,
+        PCAW,
+        0,
+        runtime,
+        method="dnet_ce",
+    )
+    assert "synthetic objects" in trained["description"] and "knn" in metrics
+
+
+def test_another_start_pretrains_nothing_and_says_so(tmp_path):
+    runtime = {"device": "cpu", "checkpoint_dir": str(tmp_path), "stop_after_epoch": None}
+    state, history, metrics = pretrain_met_start(PRETRAIN, START, INPUTS, OPTIM, 30.0, 0, runtime)
+    assert history.empty and "not pretrained" in metrics["skipped"]
+    assert "'mame'" in state["description"]

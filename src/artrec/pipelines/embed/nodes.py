@@ -39,6 +39,7 @@ def build_met_embedder(
     params: dict[str, Any],
     mame_model: dict[str, Any] | None,
     met_model: dict[str, Any] | None = None,
+    pretrained_model: dict[str, Any] | None = None,
 ):
     """(embedder, description) for the backbone named in ``params``: ``met`` or ``met_<method>``
     is the backbone trained on the Met that the ``train_met_summary`` stage chose
@@ -58,6 +59,7 @@ def build_met_embedder(
         params.get("init"),
         float(params.get("gem_p", 3.0)),
         mame_model,
+        pretrained_model,
     )
     return embedder, description
 
@@ -161,6 +163,7 @@ def embed_met(
     mame_model: dict[str, Any],
     params: dict[str, Any],
     met_model: dict[str, Any] | None = None,
+    pretrained_model: dict[str, Any] | None = None,
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, Any]]:
     """Single-scale and multi-scale descriptors of train/val/test, and the run's facts."""
     import torch
@@ -172,7 +175,7 @@ def embed_met(
 
     torch.manual_seed(0)  # a randomly initialised backbone is then the same in every run
     truth = load_met_ground_truth(Path(met_raw))
-    embedder, backbone = build_met_embedder(params, mame_model, met_model)
+    embedder, backbone = build_met_embedder(params, mame_model, met_model, pretrained_model)
     transform = inference_transform(int(params["max_side"]), embedder.mean, embedder.std)
     device = resolve_device(params.get("device", "auto"))
     splits = {

@@ -14,6 +14,8 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "params:embed.met",
                     # embed.met.backbone met / met_<method>: the backbone trained on the Met
                     "met_backbone_model",
+                    # embed.met.backbone synthetic: the Met training's pretrained start
+                    "met_start_model",
                 ],
                 outputs=["met_descriptors_ss", "met_descriptors_ms", "met_embed_metrics"],
                 name="embed_met",

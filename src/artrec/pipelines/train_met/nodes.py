@@ -60,13 +60,18 @@ def _settings(
     return {**inputs, **optim, **family}
 
 
-def _start(start: Mapping[str, Any], mame_model: Mapping[str, Any] | None):
+def _start(
+    start: Mapping[str, Any],
+    mame_model: Mapping[str, Any] | None,
+    pretrained_model: Mapping[str, Any] | None,
+):
     return start_embedder(
         str(start["backbone"]),
         str(start.get("arch", "resnet18")),
         start.get("init"),
         float(start.get("gem_p", 3.0)),
         mame_model if start["backbone"] == "mame" else None,
+        pretrained_model if start["backbone"] == "synthetic" else None,
     )
 
 
@@ -132,7 +137,7 @@ def _predictions(systems: Mapping[str, SystemResult], **columns: Any) -> pd.Data
     )
 
 
-def _log_params(params: Mapping[str, Any]) -> None:
+def log_params(params: Mapping[str, Any]) -> None:
     if mlflow.active_run() is not None:
         mlflow.log_params({k: str(v) for k, v in params.items()})
 
@@ -140,6 +145,7 @@ def _log_params(params: Mapping[str, Any]) -> None:
 def train_met_backbone(
     met_raw: Path,
     mame_model: dict[str, Any] | None,
+    pretrained_model: dict[str, Any] | None,
     start: dict[str, Any],
     inputs: dict[str, Any],
     optim: dict[str, Any],
@@ -157,10 +163,10 @@ def train_met_backbone(
     the per-query test predictions."""
     device = resolve_device(runtime.get("device", "auto"))
     truth, data = _load(met_raw, inputs)
-    embedder, start_description, trunk = _start(start, mame_model)
+    embedder, start_description, trunk = _start(start, mame_model, pretrained_model)
     settings = _settings(inputs, optim, family)
     fingerprint = _fingerprint(settings, seed, embedder, truth)
-    _log_params({"method": method, "family": method_family(method), "start": start["backbone"]})
+    log_params({"method": method, "family": method_family(method), "start": start["backbone"]})
     started = time.perf_counter()
     trained = train_method(
         method,
@@ -231,6 +237,7 @@ def _child_run(name: str, params: Mapping[str, Any]) -> Iterator[EpochLogger]:
 def train_met_long_tail(
     met_raw: Path,
     mame_model: dict[str, Any] | None,
+    pretrained_model: dict[str, Any] | None,
     reference_model: dict[str, Any],
     reference_metrics: dict[str, Any],
     start: dict[str, Any],
@@ -274,7 +281,7 @@ def train_met_long_tail(
                 )
                 epochs = int(long_tail["retrain_epochs"])
             else:
-                embedder, _, _ = _start(start, mame_model)
+                embedder, _, _ = _start(start, mame_model, pretrained_model)
                 fingerprint = _fingerprint(settings, seed, embedder, truth)
                 trained = train_method(
                     "dnet_arcface",
@@ -327,6 +334,7 @@ def _long_tail_row(method: str, metrics: Mapping[str, Any], paper: Mapping[str, 
 def met_untrained_baseline(
     met_raw: Path,
     mame_model: dict[str, Any] | None,
+    pretrained_model: dict[str, Any] | None,
     start: dict[str, Any],
     inputs: dict[str, Any],
     ks: list[int],
@@ -338,7 +346,7 @@ def met_untrained_baseline(
     the kNN classifier at the training image size."""
     device = resolve_device(runtime.get("device", "auto"))
     _, data = _load(met_raw, inputs)
-    embedder, description, _ = _start(start, mame_model)
+    embedder, description, _ = _start(start, mame_model, pretrained_model)
     knn = knn_system(
         embedder,
         data,

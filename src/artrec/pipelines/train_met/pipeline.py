@@ -10,6 +10,7 @@ from artrec.pipelines.train_met.nodes import (
     train_met_backbone,
     train_met_long_tail,
 )
+from artrec.pipelines.train_met.start_nodes import pretrain_met_start
 
 # The protocol's evaluation grid and whitening: the kNN stage's (knn.met, pcaw.met).
 EVALUATION = {
@@ -19,9 +20,11 @@ EVALUATION = {
 }
 START = {
     "met_raw": "met_raw",
-    # The embedded default starts from the MAMe-trained ResNet18 (train.met.start.backbone:
-    # mame); the input is read but unused with another starting point.
+    # The starting point (train.met.start.backbone): synthetic (the embedded default) is the
+    # train_met_start output, mame the MAMe-trained ResNet18; each is read but unused with
+    # another starting point.
     "mame_model": "mame_resnet18_hrvs_model",
+    "pretrained_model": "met_start_model",
     "start": "params:train.met.start",
 }
 
@@ -31,8 +34,26 @@ def _bind(func, **kwargs):
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    # One node (one DVC stage, one MLflow run) per method of Table 6, tagged with its name.
+    # The embedded default's starting point (train_met_start), then one node (one DVC stage,
+    # one MLflow run) per method of Table 6, tagged with its name.
     nodes = [
+        node(
+            pretrain_met_start,
+            inputs={
+                "pretrain": "params:train.met.pretrain",
+                "start": "params:train.met.start",
+                "inputs": "params:train.met.inputs",
+                "optim": "params:train.met.optim",
+                "temperature": "params:train.met.dnet.temperature",
+                "seed": "params:seed",
+                "runtime": "params:train.met.runtime",
+            },
+            outputs=["met_start_model", "met_start_history", "met_start_metrics"],
+            name="pretrain_met_start",
+            tags=["start"],
+        )
+    ]
+    nodes += [
         node(
             _bind(train_met_backbone, method=method),
             inputs={
