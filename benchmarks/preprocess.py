@@ -6,8 +6,9 @@ edges; flat images decode unrealistically fast), then measures on the same image
 
 - per core: images/second of the naive path (full decode, convert to RGB, Lanczos resize) and of
   this stage's path (JPEG draft decoding + Lanczos), the speed-up, and the PSNR between outputs;
-- scaling: images/second of ``preprocess_dataset`` (decode, resize, JPEG encode, atomic write)
-  over worker counts, pool start-up included.
+- scaling: images/second of ``preprocess_dataset`` (decode, resize, JPEG encode, atomic write,
+  then the manifest read back) over worker counts, pool start-up included; its process pool is
+  the pipeline's, ``artrec.utils.partitions.write_partitions``.
 
 Run: ``python benchmarks/preprocess.py [--n 8] [--megapixels 10] [--workers 1,2]``.
 Timings are best-of-``--repeat`` per image, to damp noise from other processes on the machine.

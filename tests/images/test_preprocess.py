@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
+from artrec.images import preprocess as preprocess_module
 from artrec.images.decode import load_resized
 from artrec.images.preprocess import (
     PRESETS,
@@ -164,27 +165,49 @@ def test_too_many_bad_images_fails_but_keeps_good_outputs(
     assert caught.value.result.quarantine["image_file"].tolist() == ["truncated.jpg", "junk.jpg"]
 
 
-def test_rerun_keeps_valid_outputs_and_redoes_broken_or_stale_ones(
-    sources: dict[str, Path], tmp_path: Path
+def test_interrupted_run_resumes_and_a_rerun_repairs_or_redoes_outputs(
+    sources: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     rows = [(name, sources[name]) for name in ("a.jpg", "b.jpg", "c.jpg")]
     out_dir = tmp_path / "out"
-    run_stage(rows, out_dir)
-    stamps = {p.name: p.stat().st_mtime_ns for p in out_dir.iterdir()}
+    resized = preprocess_module.resized_bytes
 
-    (out_dir / "b.jpg").write_bytes(b"torn")  # as if damaged after the first run
+    def killed_at_b(source: Path, **options: object) -> bytes:
+        if Path(source).name == "b.jpg":
+            raise KeyboardInterrupt  # as a Ctrl-C in the middle of the run
+        return resized(source, **options)
+
+    monkeypatch.setattr(preprocess_module, "resized_bytes", killed_at_b)
+    with pytest.raises(KeyboardInterrupt):
+        run_stage(rows, out_dir)
+    monkeypatch.undo()
+    assert not (out_dir / "b.jpg").exists()
+    finished = (out_dir / "a.jpg").stat().st_ino
+
+    resumed = run_stage(rows, out_dir)
+    # The finished output was kept (an atomic write would have made a new file), not redone.
+    assert (out_dir / "a.jpg").stat().st_ino == finished
+    reference = run_stage(rows, tmp_path / "reference")
+    pd.testing.assert_frame_equal(resumed.manifest, reference.manifest)
+    assert _files(out_dir) == _files(tmp_path / "reference")
+
+    # A finished folder is written again by a rerun, to the same bytes: damage is repaired.
+    (out_dir / "b.jpg").write_bytes(b"torn")
     rerun = run_stage(rows, out_dir)
     assert rerun.quarantine.empty
-    assert (out_dir / "a.jpg").stat().st_mtime_ns == stamps["a.jpg"]
-    assert (out_dir / "c.jpg").stat().st_mtime_ns == stamps["c.jpg"]
-    with Image.open(out_dir / "b.jpg") as repaired:
-        assert repaired.size == (40, 120)
+    assert _files(out_dir) == _files(tmp_path / "reference")
 
     # A different size makes every earlier output stale.
     bigger = run_stage(rows, out_dir, spec=ResizeSpec("short_side", 50))
     assert bigger.manifest["height"].tolist() == [50, 150, 50]
     with Image.open(out_dir / "a.jpg") as redone:
         assert redone.size == (75, 50)
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()
+    }
 
 
 def test_parallel_workers_match_a_single_process(sources: dict[str, Path], tmp_path: Path) -> None:

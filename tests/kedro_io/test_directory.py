@@ -9,7 +9,7 @@ import pytest
 from kedro.io import DatasetError
 
 from artrec.kedro_io.directory import DirectoryDataset
-from artrec.utils.partitions import DIGEST_NAME
+from artrec.utils.partitions import DIGEST_NAME, AfterWrite
 
 
 def _files(folder: Path) -> dict[str, bytes]:
@@ -84,6 +84,19 @@ def test_interrupted_save_keeps_the_previous_folder_and_resumes(sources, tmp_pat
     uninterrupted.save(_partitions(sources))
     assert _files(out) == _files(tmp_path / "again")
     assert not work.exists()
+
+
+def _too_many(folder: Path) -> None:
+    raise ValueError(f"{len(list(folder.iterdir()))} files, too many")
+
+
+def test_a_failing_check_keeps_the_previous_folder(sources, tmp_path) -> None:
+    dataset = DirectoryDataset(str(tmp_path / "out"), workers=1)
+    dataset.save({"old.txt": b"previous"})
+    with pytest.raises(DatasetError, match="2 files, too many"):  # .partitions.sha256 and b.bin
+        dataset.save({"b.bin": _reader(sources["b"]), "": AfterWrite(_too_many)})
+    assert _files(tmp_path / "out") == {"old.txt": b"previous"}
+    assert (dataset.work_path / "b.bin").is_file()
 
 
 def test_a_different_description_starts_the_work_folder_afresh(sources, tmp_path) -> None:

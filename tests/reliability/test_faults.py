@@ -310,10 +310,22 @@ def test_a_full_disk_keeps_the_previous_file(tmp_path: Path, full_disk) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["table.csv"]  # no temporary file left
 
 
-def test_a_full_disk_stops_preprocessing_with_one_line(tmp_path: Path, full_disk) -> None:
+def test_a_full_disk_stops_preprocessing_with_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     source = tmp_path / "a.jpg"
     source.write_bytes(noise_jpeg())
     out = tmp_path / "out"
+    fsync, calls = os.fsync, []
+
+    def full_after_the_journal(fd: int) -> None:
+        # The write's small resume journal (artrec.utils.partitions) still fits; the image not.
+        calls.append(fd)
+        if len(calls) > 1:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", full_after_the_journal)
     with pytest.raises(DiskFullError) as caught:
         preprocess_dataset(
             [("a.jpg", source)], out, ResizeSpec("fixed", 16), workers=1, progress=False

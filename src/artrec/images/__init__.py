@@ -14,7 +14,9 @@ from artrec.images.preprocess import (
     ResizeSpec,
     TooManyBadImagesError,
     preprocess_dataset,
+    preprocess_partitions,
     resize_spec,
+    summarise_outputs,
 )
 
 __all__ = [
@@ -27,7 +29,9 @@ __all__ = [
     "load_resized",
     "load_rgb",
     "preprocess_dataset",
+    "preprocess_partitions",
     "read_size",
     "resize_spec",
+    "summarise_outputs",
     "to_rgb",
 ]

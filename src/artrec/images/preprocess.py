@@ -6,12 +6,20 @@ area-preserving versions (about 65k or 360k pixels). Resizing the 10 MP original
 would dominate training time, so this stage writes the resized images once; random augmentation
 happens later, on the small images.
 
-Each output is written atomically; a rerun keeps every output that is already present and has the
-expected size, so an interrupted run loses nothing. The pipeline takes the same resizing as lazy
-partitions instead (``preprocess_partitions``: one callable per image, written and resumed by
-``artrec.kedro_io.directory.DirectoryDataset``) and builds the tables from the finished folder
-(``summarise_outputs``). Unusable inputs are quarantined with a reason,
-and the stage fails only when more than ``max_bad_fraction`` of the inputs are unusable.
+One mechanism does the work, in three parts:
+
+- :func:`preprocess_partitions`: the resized images as lazy partitions, one callable per image
+  returning its encoded bytes (``None`` for an unusable input: no file), optionally followed by
+  the bad-fraction check as an :class:`~artrec.utils.partitions.AfterWrite` partition;
+- :func:`artrec.utils.partitions.write_partitions` evaluates them (process pool, atomic writes,
+  resume of an interrupted write); in the pipeline it runs inside
+  ``artrec.kedro_io.directory.DirectoryDataset``, which writes a work folder and swaps it in;
+- :func:`summarise_outputs`: the manifest and the quarantine read back from the written folder
+  (an input without output is decoded again for its reason); raises
+  :class:`TooManyBadImagesError` when more than ``max_bad_fraction`` of the inputs are unusable.
+
+:func:`preprocess_dataset` composes the three for a plain folder. In the pipeline the check runs
+inside the save, before the swap, so a failing stage leaves the previous folder intact.
 """
 
 from __future__ import annotations
@@ -19,16 +27,13 @@ from __future__ import annotations
 import functools
 import io
 import math
-import multiprocessing
 import os
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal, NamedTuple
 
 from PIL import Image
-from tqdm.auto import tqdm
 
 from artrec.errors import BadInputError
 from artrec.images.decode import (
@@ -36,9 +41,8 @@ from artrec.images.decode import (
     DEFAULT_MAX_PIXELS,
     BadImageError,
     load_resized,
-    read_size,
 )
-from artrec.utils.atomic import atomic_write
+from artrec.utils.partitions import AfterWrite, Partitions, write_partitions
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -149,29 +153,47 @@ def preprocess_dataset(
     """Resize every ``(image_file, source path)`` to ``out_dir/<image_file>`` following ``spec``.
 
     ``rows`` is a sequence of pairs or a DataFrame with columns ``image_file`` and ``source_path``.
-    ``workers``: processes to use (``None``: every available core; 1: no subprocess). Outputs are
-    JPEG at ``quality`` (suffix ``.jpg`` unless ``image_file`` ends in .jpg/.jpeg) or, with
-    ``output_format="png"``, lossless PNG (suffix ``.png``). Raises
+    ``workers``: processes to use (``None``: the available cores, at most 8; 1: no subprocess).
+    Outputs are JPEG at ``quality`` (suffix ``.jpg`` unless ``image_file`` ends in .jpg/.jpeg)
+    or, with ``output_format="png"``, lossless PNG (suffix ``.png``). Raises
     :class:`TooManyBadImagesError`, after finishing every other image, when more than
     ``max_bad_fraction`` of the inputs are unusable. The caller writes the manifest.
+
+    The pipeline's mechanism on a plain folder: the image partitions of
+    :func:`preprocess_partitions`, written by ``write_partitions`` (an interrupted run resumes;
+    a finished one is rewritten on a rerun, to the same bytes), then :func:`summarise_outputs`.
     """
-    if not 0.0 <= max_bad_fraction <= 1.0:
+    _check_arguments(max_bad_fraction, output_format)
+    out_dir = Path(out_dir)
+    options = _options(spec, output_format, max_pixels, draft_headroom)
+    # Bad rows are refused here, naming the folder, before anything is written.
+    jobs = _make_jobs(_as_pairs(rows), out_dir, output_format)
+    write_partitions(
+        out_dir,
+        _image_partitions(jobs, out_dir, quality, options),
+        workers=workers,
+        progress=progress,
+    )
+    return _summarise(jobs, out_dir, max_bad_fraction, options)
+
+
+def _check_arguments(max_bad_fraction: float | None, output_format: str) -> None:
+    if max_bad_fraction is not None and not 0.0 <= max_bad_fraction <= 1.0:
         raise ValueError(f"max_bad_fraction must be in [0, 1], got {max_bad_fraction}")
     if output_format not in ("jpeg", "png"):
         raise ValueError(f"output_format must be 'jpeg' or 'png', got {output_format!r}")
-    out_dir = Path(out_dir)
-    jobs = _make_jobs(_as_pairs(rows), out_dir, output_format)
-    process = functools.partial(
-        _process,
-        spec=spec,
-        quality=quality,
-        output_format=output_format,
-        max_pixels=max_pixels,
-        draft_headroom=draft_headroom,
-    )
-    outcomes = _run(process, jobs, workers, progress, desc=f"resize {spec.mode} {spec.size}")
 
-    return _result(jobs, outcomes, out_dir, max_bad_fraction)
+
+def _options(
+    spec: ResizeSpec, output_format: OutputFormat, max_pixels: int, draft_headroom: float
+) -> dict[str, Any]:
+    """How every input is decoded and resized, shared by the images and their summary."""
+    return {
+        "spec": spec,
+        "output_format": output_format,
+        "max_pixels": max_pixels,
+        "draft_headroom": draft_headroom,
+    }
 
 
 def _result(
@@ -203,9 +225,9 @@ def _result(
         sources = [str(by_file[o.image_file].source.parent) for o in bad]
         raise TooManyBadImagesError(
             os.path.commonpath(sources),
-            f"{len(bad)} of {len(jobs)} images are unusable, more than max_bad_fraction="
-            f"{max_bad_fraction} allows (the {len(done)} good outputs are kept in {out_dir}); "
-            f"first ones: {examples}",
+            f"{len(bad)} of {len(jobs)} images are unusable ({len(bad) / len(jobs):.1%}), more "
+            f"than max_bad_fraction={max_bad_fraction} allows (the {len(done)} good outputs are "
+            f"kept in {out_dir}); first ones: {examples}",
             "replace those files with readable copies, remove their rows from the dataset, or "
             "raise preprocess.mame.max_bad_fraction to quarantine them",
             result,
@@ -221,23 +243,25 @@ def preprocess_partitions(
     output_format: OutputFormat = "jpeg",
     max_pixels: int = DEFAULT_MAX_PIXELS,
     draft_headroom: float = DEFAULT_DRAFT_HEADROOM,
-) -> dict[str, Callable[[], bytes | None]]:
+    max_bad_fraction: float | None = None,
+) -> Partitions:
     """The resized images as lazy partitions (``artrec.utils.partitions``): output file name
     (as :func:`preprocess_dataset` names it) -> a callable returning its bytes, or ``None`` for
-    an unusable input (no file; :func:`summarise_outputs` quarantines it with the reason)."""
+    an unusable input (no file; :func:`summarise_outputs` quarantines it with the reason).
+
+    With ``max_bad_fraction``, the partitions end with the check of :func:`summarise_outputs`
+    (an ``AfterWrite`` under the key ``""``, writing nothing): the write raises
+    :class:`TooManyBadImagesError` once the images are written, before a ``DirectoryDataset``
+    swaps its work folder in.
+    """
+    _check_arguments(max_bad_fraction, output_format)
+    options = _options(spec, output_format, max_pixels, draft_headroom)
     jobs = _make_jobs(_as_pairs(rows), Path("."), output_format)
-    return {
-        job.output.as_posix(): functools.partial(
-            _resized_or_none,
-            job.source,
-            spec=spec,
-            quality=quality,
-            output_format=output_format,
-            max_pixels=max_pixels,
-            draft_headroom=draft_headroom,
-        )
-        for job in jobs
-    }
+    partitions: dict[str, Any] = _image_partitions(jobs, Path("."), quality, options)
+    if max_bad_fraction is not None:
+        check = functools.partial(_check_written, jobs, max_bad_fraction, options)
+        partitions[""] = AfterWrite(check)
+    return partitions
 
 
 def summarise_outputs(
@@ -253,10 +277,36 @@ def summarise_outputs(
     """The tables of :func:`preprocess_dataset` for the folder :func:`preprocess_partitions`
     filled: sizes read from the outputs' headers; an input without output is decoded again for
     the reason it is unusable. Raises :class:`TooManyBadImagesError` like the stage."""
-    if not 0.0 <= max_bad_fraction <= 1.0:
-        raise ValueError(f"max_bad_fraction must be in [0, 1], got {max_bad_fraction}")
+    _check_arguments(max_bad_fraction, output_format)
     out_dir = Path(out_dir)
     jobs = _make_jobs(_as_pairs(rows), out_dir, output_format)
+    options = _options(spec, output_format, max_pixels, draft_headroom)
+    return _summarise(jobs, out_dir, max_bad_fraction, options)
+
+
+def _image_partitions(
+    jobs: list[_Job], root: Path, quality: int, options: dict[str, Any]
+) -> dict[str, Any]:
+    return {
+        job.output.relative_to(root).as_posix(): functools.partial(
+            _resized_or_none, job.source, quality=quality, **options
+        )
+        for job in jobs
+    }
+
+
+def _check_written(
+    jobs: list[_Job], max_bad_fraction: float, options: dict[str, Any], folder: Path
+) -> None:
+    """The bad-fraction check of a folder just written from :func:`preprocess_partitions`."""
+    placed = [job._replace(output=folder / job.output) for job in jobs]
+    _summarise(placed, folder, max_bad_fraction, options)
+
+
+def _summarise(
+    jobs: list[_Job], out_dir: Path, max_bad_fraction: float, options: dict[str, Any]
+) -> PreprocessResult:
+    spec: ResizeSpec = options["spec"]
     outcomes = []
     for job in jobs:
         if job.output.is_file():
@@ -265,7 +315,10 @@ def summarise_outputs(
             continue
         try:
             load_resized(
-                job.source, spec.output_size, max_pixels=max_pixels, draft_headroom=draft_headroom
+                job.source,
+                spec.output_size,
+                max_pixels=options["max_pixels"],
+                draft_headroom=options["draft_headroom"],
             )
         except BadImageError as exc:
             outcomes.append(_Outcome(job.image_file, 0, 0, exc.reason))
@@ -367,70 +420,3 @@ def _output_name(image_file: PurePosixPath, output_format: OutputFormat) -> Pure
         if image_file.suffix.lower() in (".jpg", ".jpeg")
         else image_file.with_suffix(".jpg")
     )
-
-
-def _run(
-    process: Callable[[_Job], _Outcome],
-    jobs: list[_Job],
-    workers: int | None,
-    progress: bool,
-    desc: str,
-) -> list[_Outcome]:
-    if workers is None:
-        # The cores this process may run on (a container or taskset can allow fewer than exist).
-        has_affinity = hasattr(os, "sched_getaffinity")
-        workers = len(os.sched_getaffinity(0)) if has_affinity else (os.cpu_count() or 1)
-    workers = max(1, min(workers, len(jobs)))
-    bar = functools.partial(tqdm, total=len(jobs), desc=desc, unit="img", disable=not progress)
-    if workers == 1:
-        return list(bar(map(process, jobs)))
-    # Chunks amortise inter-process traffic; several per worker keep the cores evenly busy.
-    chunksize = max(1, min(32, len(jobs) // (workers * 4)))
-    # "spawn": forking a parent that already runs torch/OpenMP threads can deadlock the children.
-    context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
-    try:
-        return list(bar(pool.map(process, jobs, chunksize=chunksize)))
-    finally:
-        # After an error or Ctrl-C, drop the queued chunks instead of finishing the dataset first.
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _process(
-    job: _Job,
-    *,
-    spec: ResizeSpec,
-    quality: int,
-    output_format: OutputFormat,
-    max_pixels: int,
-    draft_headroom: float,
-) -> _Outcome:
-    """Resize one image (in a worker process); bad inputs come back with a reason."""
-    existing = _existing_output_size(job, spec, max_pixels)
-    if existing is not None:
-        return _Outcome(job.image_file, *existing, None)
-    try:
-        image = load_resized(
-            job.source, spec.output_size, max_pixels=max_pixels, draft_headroom=draft_headroom
-        )
-    except BadImageError as exc:
-        return _Outcome(job.image_file, 0, 0, exc.reason)
-    # Write errors (disk full, permissions) are not the image's fault: they propagate.
-    with atomic_write(job.output, "wb") as handle:
-        save_output(image, handle, output_format, quality)
-    return _Outcome(job.image_file, image.width, image.height, None)
-
-
-def _existing_output_size(job: _Job, spec: ResizeSpec, max_pixels: int) -> tuple[int, int] | None:
-    """Size of an output left by an earlier run, if it decodes and has the size ``spec`` asks."""
-    if not job.output.is_file():
-        return None
-    try:
-        expected = spec.output_size(*read_size(job.source, max_pixels))
-        with Image.open(job.output) as done:
-            done.load()
-            if done.mode == "RGB" and done.size == expected:
-                return done.size
-    except (BadImageError, OSError, ValueError, SyntaxError):
-        pass
-    return None

@@ -10,6 +10,10 @@ folder; this dataset is the engine that writes it:
 - a save interrupted midway (a callable raising, Ctrl-C, kill -9) leaves the previous folder
   intact and the work folder with the partitions finished so far; the next save of the same
   partitions skips those and finishes (a different description starts the work folder afresh);
+- a check among the partitions (``artrec.utils.partitions.AfterWrite``, e.g. the preprocess
+  stage's share of unusable images) runs in the work folder once the files are written; when it
+  raises, the save fails before the swap: the previous folder is intact and the next save
+  resumes the written files;
 - the finished work folder replaces the folder in one rename, so readers never see a
   half-written folder.
 

@@ -11,7 +11,12 @@ A value here is
 - ``None``: no file (the input yields none, e.g. an unreadable image that is quarantined);
 - a mapping: more partitions, with the key as their folder (``""`` is the folder itself);
 - a zero-argument callable returning any of these. With ``workers`` > 1 the callables run in
-  worker processes, so they must be picklable: ``functools.partial`` of module-level functions.
+  worker processes, so they must be picklable: ``functools.partial`` of module-level functions;
+- an :class:`AfterWrite`: computed from the folder once every other partition of its mapping is
+  written (how a save checks what it wrote, e.g. the share of unusable images). Raising there
+  aborts the write; inside ``DirectoryDataset`` that is before the swap, so the previous folder
+  is kept. It runs on every write, resumed or not, and is not part of the digest below, so a
+  write that failed its check resumes the written files once the check's threshold is changed.
 
 :func:`write_partitions` writes every file atomically (``artrec.utils.atomic``). While it runs,
 ``<folder>/.partitions.sha256`` holds a digest of the description (the keys, the bytes, the
@@ -30,14 +35,30 @@ import os
 import pickle
 import shutil
 import stat
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, NamedTuple
+
+from tqdm import tqdm
 
 from artrec.utils.atomic import atomic_write, atomic_write_bytes, remove_stale_temporaries
 
-PartitionValue = bytes | os.PathLike | None | Mapping[str, Any] | Callable[[], Any]
+
+@dataclass(frozen=True)
+class AfterWrite:
+    """A partition computed once the other partitions of its mapping are in the folder.
+
+    ``function(folder)`` gets the folder of that mapping (inside ``DirectoryDataset``, in the
+    work folder) and returns a value for the key, like a callable partition (``None``: no file).
+    It runs in this process, after the pool's work; an exception it raises aborts the write.
+    """
+
+    function: Callable[[Path], Any]
+
+
+PartitionValue = bytes | os.PathLike | None | Mapping[str, Any] | Callable[[], Any] | AfterWrite
 Partitions = Mapping[str, PartitionValue]
 
 DIGEST_NAME = ".partitions.sha256"
@@ -64,6 +85,10 @@ def describe(partitions: Partitions) -> str:
             digest.update(b"m" + describe(value).encode())
         elif value is None or isinstance(value, os.PathLike):
             digest.update(b"p" + repr(value).encode())
+        elif isinstance(value, AfterWrite):
+            # Never skipped on a resume, so its function need not match: a check whose threshold
+            # was changed after it failed resumes the files written before it.
+            digest.update(b"a")
         else:
             try:
                 digest.update(b"c" + pickle.dumps(value))
@@ -74,12 +99,17 @@ def describe(partitions: Partitions) -> str:
 
 
 def write_partitions(
-    folder: str | os.PathLike[str], partitions: Partitions, *, workers: int | None = 1
+    folder: str | os.PathLike[str],
+    partitions: Partitions,
+    *,
+    workers: int | None = 1,
+    progress: bool = False,
 ) -> Path:
     """Write ``partitions`` into ``folder`` (see the module docstring); return the folder.
 
     ``workers``: processes evaluating the callables (``None``: :func:`default_workers`; 1: this
-    process). Files already in ``folder`` that no partition names are left alone.
+    process). ``progress``: a tqdm bar per mapping over its callables. Files already in
+    ``folder`` that no partition names are left alone.
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -88,7 +118,7 @@ def write_partitions(
     resume = journal.is_file() and journal.read_text().strip() == digest
     atomic_write_bytes(journal, f"{digest}\n".encode())
     workers = default_workers() if workers is None else max(1, int(workers))
-    _write(folder, "", partitions, workers, resume)
+    _write(_Run(folder, workers, resume, progress), "", partitions)
     for directory, _, _ in os.walk(folder):
         # Temporary files of writes a kill -9 interrupted on an earlier run.
         remove_stale_temporaries(directory)
@@ -134,7 +164,7 @@ def _checked_items(partitions: Partitions) -> Iterator[tuple[str, PartitionValue
             or ".." in relative.parts
             or "\\" in key
             or "\x00" in key
-            or (key == "" and not (isinstance(value, Mapping) or callable(value)))
+            or (key == "" and not isinstance(value, Mapping | AfterWrite) and not callable(value))
         ):
             raise ValueError(f"partition key {key!r} is not a relative path inside the folder")
         yield key, value
@@ -144,41 +174,66 @@ def _join(prefix: str, key: str) -> str:
     return f"{prefix}/{key}" if prefix and key else prefix or key
 
 
-def _write(folder: Path, prefix: str, partitions: Partitions, workers: int, resume: bool) -> None:
+class _Run(NamedTuple):
+    """How one :func:`write_partitions` call writes."""
+
+    folder: Path
+    workers: int
+    resume: bool
+    progress: bool
+
+
+def _write(run: _Run, prefix: str, partitions: Partitions) -> None:
     lazy: list[tuple[str, Callable[[], Any]]] = []
+    after: list[tuple[str, AfterWrite]] = []
     for key, value in _checked_items(partitions):
         full = _join(prefix, key)
-        if callable(value) and not isinstance(value, Mapping):
+        if isinstance(value, AfterWrite):
+            after.append((full, value))
+        elif callable(value) and not isinstance(value, Mapping):
             # A file of the same description is complete: every write is atomic.
-            if not (resume and full and (folder / full).is_file()):
+            if not (run.resume and full and (run.folder / full).is_file()):
                 lazy.append((full, value))
         else:
-            _place(folder, full, value, workers, resume)
-    for full, value in _evaluate(folder, lazy, workers):
-        _place(folder, full, value, workers, resume)
+            _place(run, full, value)
+    for full, value in _evaluate(run, prefix, lazy):
+        _place(run, full, value)
+    for full, value in after:
+        _place(run, full, value.function(run.folder / prefix if prefix else run.folder))
 
 
 def _evaluate(
-    folder: Path, lazy: list[tuple[str, Callable[[], Any]]], workers: int
+    run: _Run, prefix: str, lazy: list[tuple[str, Callable[[], Any]]]
 ) -> Iterator[tuple[str, Any]]:
     """Evaluate the callables; files are written where they are computed, the rest comes back."""
-    jobs = [(folder, key, value) for key, value in lazy]
-    workers = min(workers, len(jobs))
+    jobs = [(run.folder, key, value) for key, value in lazy]
+    workers = min(run.workers, len(jobs))
+    bar = tqdm(
+        total=len(jobs),
+        desc=_join(run.folder.name, prefix),
+        unit="file",
+        disable=not (run.progress and jobs),
+    )
     if workers <= 1:
-        results: Iterator[tuple[str, Any]] = map(_run_one, jobs)
-        yield from (item for item in results if item is not None)
+        yield from _reported(map(_run_one, jobs), bar)
         return
     chunksize = max(1, min(_MAX_CHUNK, math.ceil(len(jobs) / (workers * _CHUNKS_PER_WORKER))))
     # "spawn": forking a parent that already runs torch/OpenMP threads can deadlock the children.
     context = multiprocessing.get_context("spawn")
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
     try:
-        for item in pool.map(_run_one, jobs, chunksize=chunksize):
-            if item is not None:
-                yield item
+        yield from _reported(pool.map(_run_one, jobs, chunksize=chunksize), bar)
     finally:
         # After an error or Ctrl-C, drop the queued chunks instead of finishing the folder first.
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _reported(results: Iterable[tuple[str, Any] | None], bar: tqdm) -> Iterator[tuple[str, Any]]:
+    with bar:
+        for item in results:
+            bar.update()
+            if item is not None:
+                yield item
 
 
 def _run_one(job: tuple[Path, str, Callable[[], Any]]) -> tuple[str, Any] | None:
@@ -190,15 +245,15 @@ def _run_one(job: tuple[Path, str, Callable[[], Any]]) -> tuple[str, Any] | None
     return key, value
 
 
-def _place(folder: Path, key: str, value: Any, workers: int, resume: bool) -> None:
+def _place(run: _Run, key: str, value: Any) -> None:
     if value is None:
         return
     if isinstance(value, bytes):
-        _write_bytes(folder, key, value)
+        _write_bytes(run.folder, key, value)
     elif isinstance(value, Mapping):
-        _write(folder, key, value, workers, resume)
+        _write(run, key, value)
     elif isinstance(value, os.PathLike):
-        _link_tree(Path(value), folder / key if key else folder)
+        _link_tree(Path(value), run.folder / key if key else run.folder)
     elif callable(value):
         raise TypeError(f"partition {key!r}: a callable returned another callable")
     else:

@@ -6,11 +6,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from kedro.io import DataCatalog, MemoryDataset
+from kedro.io import DataCatalog, DatasetError, MemoryDataset
 from kedro.runner import SequentialRunner
 from kedro_datasets.pandas import CSVDataset
 from PIL import Image
 
+from artrec.errors import find_artrec_error, one_line_message
 from artrec.images.preprocess import ResizeSpec, TooManyBadImagesError, preprocess_dataset
 from artrec.kedro_io.directory import DirectoryDataset
 from artrec.pipelines.preprocess.pipeline import create_pipeline
@@ -83,6 +84,49 @@ def test_the_folder_matches_the_library_stage_and_quarantines_the_bad_image(
     assert pd.read_csv(tmp_path / "out" / "mame_lrfs" / "manifest.csv")["width"].eq(24).all()
 
 
-def test_too_many_bad_images_fail_the_stage(raw: Path, tmp_path: Path) -> None:
-    with pytest.raises(TooManyBadImagesError, match="1 of 4 images are unusable"):
+def _files(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()
+    }
+
+
+def test_too_many_bad_images_fail_the_stage_in_one_line(raw: Path, tmp_path: Path) -> None:
+    with pytest.raises(DatasetError) as caught:
         _run(raw, tmp_path / "out", PARAMS | {"max_bad_fraction": 0.1})
+    assert isinstance(find_artrec_error(caught.value), TooManyBadImagesError)
+    assert "1 of 4 images are unusable (25.0%)" in one_line_message(caught.value)
+    # The check ran before the swap: no folder without its tables.
+    assert not (tmp_path / "out" / "mame_lrfs").exists()
+    assert not (tmp_path / "out" / "mame_hrvs").exists()
+
+
+def test_mostly_corrupt_inputs_fail_before_the_swap_and_keep_the_previous_folder(
+    raw: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    _run(raw, out, PARAMS)
+    before = {version: _files(out / f"mame_{version}") for version in ("lrfs", "hrvs")}
+    assert "manifest.csv" in before["hrvs"] and "images/2.jpg" in before["hrvs"]
+    for name in ("0.jpg", "1.jpg"):  # the new download is mostly damaged: 3 of 4 unusable
+        (raw / "data" / name).write_bytes(b"not a JPEG any more")
+
+    with pytest.raises(DatasetError) as caught:
+        _run(raw, out, PARAMS)
+    message = one_line_message(caught.value)
+    assert "\n" not in message
+    assert "3 of 4 images are unusable (75.0%)" in message
+    assert "max_bad_fraction=0.5" in message and "0.jpg: unreadable" in message
+    assert "Fix:" in message and "raise preprocess.mame.max_bad_fraction" in message
+    for version in ("lrfs", "hrvs"):
+        assert _files(out / f"mame_{version}") == before[version]
+
+    # The images written before the check are kept in the work folder: raising the threshold
+    # resumes them instead of starting again.
+    (work,) = out.glob("*.partial")
+    written = (work / "images" / "2.jpg").stat().st_ino
+    version = work.name.split("_")[1].split(".")[0]
+    _run(raw, out, PARAMS | {"max_bad_fraction": 0.8})
+    assert (out / f"mame_{version}" / "images" / "2.jpg").stat().st_ino == written
+    quarantine = pd.read_csv(out / f"mame_{version}" / "quarantine.csv")
+    assert quarantine["image_file"].tolist() == ["0.jpg", "bad.jpg", "1.jpg"]
+    assert not list(out.glob("*.partial"))

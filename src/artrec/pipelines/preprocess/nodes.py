@@ -7,10 +7,12 @@ files again. The folder holds ``images/``, ``manifest.csv`` (image_file, path, w
 Two nodes, both returning data. ``preprocess_mame`` returns the resized images as lazy
 partitions (``{"images": {file name: callable}}``, ``artrec.images.preprocess``) that the folder's
 ``DirectoryDataset`` evaluates in a process pool, writes atomically and resumes; an unusable
-image's callable returns ``None``, so it has no file. ``summarise_mame_images`` then reads the
+image's callable returns ``None``, so it has no file. The partitions end with the bad-fraction
+check, which runs in the work folder before it is swapped in: when more than
+``max_bad_fraction`` of the images are unusable the save fails and the previous folder stays as
+it was (a rerun resumes the images already written). ``summarise_mame_images`` then reads the
 finished folder: the manifest from the outputs' headers, the quarantine from the inputs without
-output (decoded again for the reason), and fails the stage when more than ``max_bad_fraction``
-are unusable; the catalog saves both tables as CSV files inside the folder.
+output (decoded again for the reason); the catalog saves both tables as CSV files inside it.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ def preprocess_mame(
         _spec(params, version),
         int(params["quality"]),
         max_pixels=int(params["max_image_pixels"]),
+        max_bad_fraction=float(params["max_bad_fraction"]),
     )
     return {"images": images}
 
