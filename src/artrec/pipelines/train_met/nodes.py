@@ -142,6 +142,41 @@ def log_params(params: Mapping[str, Any]) -> None:
         mlflow.log_params({k: str(v) for k, v in params.items()})
 
 
+def run_met_training(
+    method: str,
+    embedder: Any,
+    data: MetImages,
+    settings: Mapping[str, Any],
+    *,
+    run: str,
+    seed: int,
+    device: Any,
+    runtime: Mapping[str, Any],
+    log_fn: EpochLogger | None = None,
+    **flags: Any,
+) -> TrainedMethod:
+    """:func:`artrec.metric_learning.methods.train_method` as every stage runs it: checkpoints
+    in ``<checkpoint_dir>/<run>`` (``run`` names the method and its fingerprint), per-epoch
+    metrics into the active MLflow run, and a clear error when ``stop_after_epoch`` cut the
+    run short."""
+    trained = train_method(
+        method,
+        embedder,
+        data,
+        settings,
+        seed=seed,
+        device=device,
+        checkpoint_dir=Path(runtime["checkpoint_dir"]) / run,
+        log_fn=log_fn or EpochLogger.for_active_run(""),
+        stop_after_epoch=runtime.get("stop_after_epoch"),
+        **flags,
+    )
+    require_all_epochs(
+        trained.history, settings["epochs"], run.split("-")[0], "train.met.runtime.stop_after_epoch"
+    )
+    return trained
+
+
 def train_met_backbone(
     met_raw: Path,
     mame_model: dict[str, Any] | None,
@@ -168,19 +203,15 @@ def train_met_backbone(
     fingerprint = _fingerprint(settings, seed, embedder, truth)
     log_params({"method": method, "family": method_family(method), "start": start["backbone"]})
     started = time.perf_counter()
-    trained = train_method(
+    trained = run_met_training(
         method,
         embedder,
         data,
         settings,
+        run=f"met_{method}-{fingerprint}",
         seed=seed,
         device=device,
-        checkpoint_dir=Path(runtime["checkpoint_dir"]) / f"met_{method}-{fingerprint}",
-        log_fn=EpochLogger.for_active_run(""),
-        stop_after_epoch=runtime.get("stop_after_epoch"),
-    )
-    require_all_epochs(
-        trained.history, settings["epochs"], f"met_{method}", "train.met.runtime.stop_after_epoch"
+        runtime=runtime,
     )
     train_seconds = time.perf_counter() - started
     systems = _evaluation(trained, data, ks, taus, pcaw, device)
@@ -259,8 +290,6 @@ def train_met_long_tail(
     device = resolve_device(runtime.get("device", "auto"))
     truth, data = _load(met_raw, inputs)
     settings = _settings(inputs, optim, dnet)
-    checkpoints = Path(runtime["checkpoint_dir"])
-    stop = runtime.get("stop_after_epoch")
     results: dict[str, dict[str, SystemResult]] = {}
     histories, metrics = [], {}
     for method in ("class_weighting", "class_balanced", "classifier_retraining"):
@@ -275,31 +304,32 @@ def train_met_long_tail(
                     run_settings,
                     seed=seed,
                     device=device,
-                    checkpoint_dir=checkpoints / f"met_{method}-{fingerprint}",
+                    checkpoint_dir=Path(runtime["checkpoint_dir"]) / f"met_{method}-{fingerprint}",
                     log_fn=log_fn,
-                    stop_after_epoch=stop,
+                    stop_after_epoch=runtime.get("stop_after_epoch"),
                 )
-                epochs = int(long_tail["retrain_epochs"])
+                require_all_epochs(
+                    trained.history,
+                    int(long_tail["retrain_epochs"]),
+                    f"met_{method}",
+                    "train.met.runtime.stop_after_epoch",
+                )
             else:
                 embedder, _, _ = _start(start, mame_model, pretrained_model)
                 fingerprint = _fingerprint(settings, seed, embedder, truth)
-                trained = train_method(
+                trained = run_met_training(
                     "dnet_arcface",
                     embedder,
                     data,
                     settings,
+                    run=f"met_{method}-{fingerprint}",
                     seed=seed,
                     device=device,
-                    checkpoint_dir=checkpoints / f"met_{method}-{fingerprint}",
+                    runtime=runtime,
                     log_fn=log_fn,
-                    stop_after_epoch=stop,
                     class_weighting=method == "class_weighting",
                     class_balanced=method == "class_balanced",
                 )
-                epochs = int(settings["epochs"])
-            require_all_epochs(
-                trained.history, epochs, f"met_{method}", "train.met.runtime.stop_after_epoch"
-            )
             results[method] = _evaluation(trained, data, ks, taus, pcaw, device)
             metrics[method] = {
                 "best_epoch": int(trained.best_epoch),

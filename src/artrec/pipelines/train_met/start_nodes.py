@@ -8,18 +8,15 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import torch
 
 from artrec.metric_learning.backbones import embedder_state, pretraining_embedder
-from artrec.metric_learning.methods import MetImages, train_method
-from artrec.pipelines.train.nodes import EpochLogger
-from artrec.pipelines.train_met.nodes import log_params
+from artrec.metric_learning.methods import MetImages
+from artrec.pipelines.train_met.nodes import log_params, run_met_training
 from artrec.synth.met_pretraining import object_photos
-from artrec.training.checkpoint import require_all_epochs
 from artrec.utils.device import resolve_device
 
 
@@ -80,19 +77,15 @@ def pretrain_met_start(
     ).hexdigest()[:12]
     log_params({"method": "pretrain", "objects": pretrain["objects"]})
     started = time.perf_counter()
-    trained = train_method(
+    trained = run_met_training(
         "dnet_ce",
         embedder,
         data,
         settings,
+        run=f"met_start-{digest}",
         seed=seed,
         device=device,
-        checkpoint_dir=Path(runtime["checkpoint_dir"]) / f"met_start-{digest}",
-        log_fn=EpochLogger.for_active_run(""),
-        stop_after_epoch=runtime.get("stop_after_epoch"),
-    )
-    require_all_epochs(
-        trained.history, settings["epochs"], "met_start", "train.met.runtime.stop_after_epoch"
+        runtime=runtime,
     )
     best = trained.history[trained.history["epoch"] == trained.best_epoch].iloc[0]
     description = (
