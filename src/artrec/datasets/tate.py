@@ -45,6 +45,7 @@ import re
 import zlib
 from collections.abc import Mapping
 from pathlib import Path
+from typing import NoReturn
 from urllib.parse import unquote
 
 import pandas as pd
@@ -249,35 +250,39 @@ def _check_values(path: Path, frame: pd.DataFrame, text: str) -> None:
     for column, (pattern, wanted) in COLUMN_RULES.items():
         bad = ~frame[column].str.fullmatch(pattern)
         if bad.any():
-            row = int(bad.to_numpy().argmax())
-            raise BadInputError(
-                path,
-                f"line {_line(text, row)}, column '{column}': {frame[column].iloc[row]!r} is not "
-                f"{wanted} ({int(bad.sum())} such rows)",
-                _FIX,
-            )
+            problem = f"is not {wanted} ({int(bad.sum())} such rows)"
+            _refuse_row(path, text, frame, _first(bad), column, problem, _FIX)
     for column in UNIQUE_COLUMNS:
         repeated = frame[column].duplicated(keep="first")
         if repeated.any():
-            row = int(repeated.to_numpy().argmax())
-            value = frame[column].iloc[row]
-            first = int((frame[column] == value).to_numpy().argmax())
-            raise BadInputError(
-                path,
-                f"line {_line(text, row)}, column '{column}': {value!r} repeats line {_line(text, first)} "
-                f"({int(repeated.sum())} repeated values)",
-                "keep one record per artwork (remove the duplicate line), or restore the file",
-            )
+            row = _first(repeated)
+            first = _first(frame[column] == frame[column].iloc[row])
+            problem = f"repeats line {_line(text, first)} ({int(repeated.sum())} repeated values)"
+            fix = "keep one record per artwork (remove the duplicate line), or restore the file"
+            _refuse_row(path, text, frame, row, column, problem, fix)
     urls = frame["thumbnailUrl"]
     escaping = thumbnail_relpaths(urls).isna() & (urls != "")
     if escaping.any():
-        row = int(escaping.to_numpy().argmax())
-        raise BadInputError(
-            path,
-            f"line {_line(text, row)}, column 'thumbnailUrl': {urls.iloc[row]!r} leads to an image "
-            f"path outside the {IMAGES_DIR} folder ({int(escaping.sum())} such rows)",
-            _FIX,
+        problem = (
+            f"leads to an image path outside the {IMAGES_DIR} folder "
+            f"({int(escaping.sum())} such rows)"
         )
+        _refuse_row(path, text, frame, _first(escaping), "thumbnailUrl", problem, _FIX)
+
+
+def _first(mask: pd.Series) -> int:
+    """Position of the first true row."""
+    return int(mask.to_numpy().argmax())
+
+
+def _refuse_row(
+    path: Path, text: str, frame: pd.DataFrame, row: int, column: str, problem: str, fix: str
+) -> NoReturn:
+    """Raise the error naming the bad row's file line, its column and its value."""
+    value = frame[column].iloc[row]
+    raise BadInputError(
+        path, f"line {_line(text, row)}, column '{column}': {value!r} {problem}", fix
+    )
 
 
 def thumbnail_relpaths(urls: pd.Series) -> pd.Series:

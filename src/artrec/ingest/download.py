@@ -17,6 +17,8 @@ import logging
 import os
 import re
 import time
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
@@ -105,22 +107,14 @@ def download(
             f"move or delete it to download it again from {url}, or replace it with a correct copy",
         )
     dest.parent.mkdir(parents=True, exist_ok=True)
-    part = partial_path(dest)
+    job = _Job(url, dest, expected, chunk_size, progress)
+    part = job.part
     local = _local_path(url)
     try:
         if local is None:
-            _fetch_http(
-                url,
-                part,
-                dest,
-                expected,
-                timeout=timeout,
-                chunk_size=chunk_size,
-                progress=progress,
-                retries=retries,
-            )
+            _fetch_http(job, timeout=timeout, retries=retries)
         else:
-            _copy_local(local, part, url, dest, expected, chunk_size=chunk_size, progress=progress)
+            _copy_local(local, job)
     except OSError as exc:
         if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
             raise
@@ -130,31 +124,66 @@ def download(
             f"no space left on the device while downloading {url} ({_size(part)} bytes kept)",
             f"free disk space in {part.parent} and rerun: the download resumes from those bytes",
         ) from exc
-    _verify(part, url, dest, expected, chunk_size)
+    _verify(job)
     os.replace(part, dest)
     return dest
 
 
-def _verify(part: Path, url: str, dest: Path, expected: str | None, chunk_size: int) -> None:
-    if expected is None:
-        log.warning("No md5 given for %s: %s is used unverified", url, dest)
-        return
-    actual = file_md5(part, chunk_size)
-    if actual != expected:
-        raise ChecksumError(
-            part,
-            f"checksum mismatch for {dest.name} from {url}: expected md5 {expected}, got "
-            f"{actual} (the fetched bytes are kept in this file)",
-            f"delete {part} to download again, or place a correct copy at {dest} by hand",
+@dataclass(frozen=True)
+class _Job:
+    """One call of :func:`download`: what it fetches, where to, the md5 and how it writes."""
+
+    url: str
+    dest: Path
+    expected: str | None
+    chunk_size: int
+    progress: bool
+
+    @property
+    def part(self) -> Path:
+        return partial_path(self.dest)
+
+    def manual_hint(self) -> str:
+        checksum = f"md5 {self.expected}" if self.expected else "no published md5"
+        return (
+            f"to supply it by hand, fetch {self.url} on a machine with network access, check it "
+            f"({checksum}) and place it at {self.dest}"
         )
 
+    def write(self, chunks: Iterable[bytes], mode: str, offset: int, total: int | None) -> None:
+        """Write ``chunks`` to the partial file (``mode`` ``wb``, or ``ab`` after ``offset``
+        bytes), showing progress towards ``total``, and sync them to disk."""
+        with (
+            open(self.part, mode) as out,
+            tqdm(
+                total=total,
+                initial=offset,
+                desc=self.dest.name,
+                unit="B",
+                unit_scale=True,
+                unit_divisor=1024,
+                disable=not self.progress,
+            ) as bar,
+        ):
+            for chunk in chunks:
+                out.write(chunk)
+                bar.update(len(chunk))
+            out.flush()
+            os.fsync(out.fileno())
 
-def _manual_hint(url: str, dest: Path, expected: str | None) -> str:
-    checksum = f"md5 {expected}" if expected else "no published md5"
-    return (
-        f"to supply it by hand, fetch {url} on a machine with network access, check it "
-        f"({checksum}) and place it at {dest}"
-    )
+
+def _verify(job: _Job) -> None:
+    if job.expected is None:
+        log.warning("No md5 given for %s: %s is used unverified", job.url, job.dest)
+        return
+    actual = file_md5(job.part, job.chunk_size)
+    if actual != job.expected:
+        raise ChecksumError(
+            job.part,
+            f"checksum mismatch for {job.dest.name} from {job.url}: expected md5 {job.expected}, "
+            f"got {actual} (the fetched bytes are kept in this file)",
+            f"delete {job.part} to download again, or place a correct copy at {job.dest} by hand",
+        )
 
 
 def _local_path(url: str) -> Path | None:
@@ -173,43 +202,13 @@ def _local_path(url: str) -> Path | None:
     )
 
 
-def _copy_local(
-    source: Path,
-    part: Path,
-    url: str,
-    dest: Path,
-    expected: str | None,
-    *,
-    chunk_size: int,
-    progress: bool,
-) -> None:
+def _copy_local(source: Path, job: _Job) -> None:
     if not source.is_file():
-        raise DownloadError(
-            source, f"could not copy {url}: not a file", _manual_hint(url, dest, expected)
-        )
+        raise DownloadError(source, f"could not copy {job.url}: not a file", job.manual_hint())
     # A fresh copy each time: a local copy is cheap compared with reasoning about a stale .part.
-    with (
-        open(source, "rb") as src,
-        open(part, "wb") as out,
-        _progress_bar(source.stat().st_size, 0, dest.name, progress) as bar,
-    ):
-        while chunk := src.read(chunk_size):
-            out.write(chunk)
-            bar.update(len(chunk))
-        out.flush()
-        os.fsync(out.fileno())
-
-
-def _progress_bar(total: int | None, initial: int, name: str, enabled: bool) -> tqdm:
-    return tqdm(
-        total=total,
-        initial=initial,
-        desc=name,
-        unit="B",
-        unit_scale=True,
-        unit_divisor=1024,
-        disable=not enabled,
-    )
+    with open(source, "rb") as src:
+        chunks = iter(lambda: src.read(job.chunk_size), b"")
+        job.write(chunks, "wb", 0, source.stat().st_size)
 
 
 def _size(path: Path) -> int:
@@ -219,34 +218,24 @@ def _size(path: Path) -> int:
         return 0
 
 
-def _fetch_http(
-    url: str,
-    part: Path,
-    dest: Path,
-    expected: str | None,
-    *,
-    timeout: float,
-    chunk_size: int,
-    progress: bool,
-    retries: int,
-) -> None:
+def _fetch_http(job: _Job, *, timeout: float, retries: int) -> None:
     failures = 0
-    largest = _size(part)
+    largest = _size(job.part)
     with requests.Session() as session:
         while True:
             try:
-                _http_attempt(session, url, part, dest, expected, timeout, chunk_size, progress)
+                _http_attempt(session, job, timeout)
                 return
             except _TRANSIENT_ERRORS as exc:
                 reason = exc
             except requests.RequestException as exc:
                 # Not worth retrying: an invalid URL, too many redirects, a TLS failure.
                 raise DownloadError(
-                    url,
+                    job.url,
                     f"could not download it: {type(exc).__name__}: {exc}",
-                    f"check the URL, or {_manual_hint(url, dest, expected)}",
+                    f"check the URL, or {job.manual_hint()}",
                 ) from exc
-            size = _size(part)
+            size = _size(job.part)
             # A failure after new bytes starts a fresh count: a long download over a flaky link
             # keeps going as long as it advances.
             if size > largest:
@@ -255,29 +244,24 @@ def _fetch_http(
             else:
                 failures += 1
             if failures > retries:
-                kept = f" (the {size} bytes fetched so far are kept in {part})" if size else ""
+                kept = f" (the {size} bytes fetched so far are kept in {job.part})" if size else ""
                 raise DownloadError(
-                    url,
+                    job.url,
                     f"could not download it: {reason}{kept}",
-                    f"rerun to resume, or {_manual_hint(url, dest, expected)}",
+                    f"rerun to resume, or {job.manual_hint()}",
                 ) from reason
             wait = _RETRY_WAIT_S * 2 ** max(failures - 1, 0)
-            log.warning("Download of %s interrupted (%s); resuming in %.0f s", url, reason, wait)
+            log.warning(
+                "Download of %s interrupted (%s); resuming in %.0f s", job.url, reason, wait
+            )
             time.sleep(wait)
 
 
-def _http_attempt(
-    session: requests.Session,
-    url: str,
-    part: Path,
-    dest: Path,
-    expected: str | None,
-    timeout: float,
-    chunk_size: int,
-    progress: bool,
-) -> None:
-    """One GET; returns when ``part`` holds the whole file, raises ``_TransientError`` if not."""
-    offset = _size(part)
+def _http_attempt(session: requests.Session, job: _Job, timeout: float) -> None:
+    """One GET; returns when the partial file holds the whole file, raises ``_TransientError``
+    if not."""
+    url = job.url
+    offset = _size(job.part)
     # identity: the byte counts of Range and Content-Length must be those of the file itself.
     headers = {"Accept-Encoding": "identity"}
     if offset:
@@ -289,9 +273,9 @@ def _http_attempt(
             if total is None or total == offset:
                 return  # the partial file already holds every byte; the md5 check follows
             raise DownloadError(
-                part,
+                job.part,
                 f"holds {offset} bytes but {url} has {total}: it is not a partial copy of it",
-                f"delete it to download again, or {_manual_hint(url, dest, expected)}",
+                f"delete it to download again, or {job.manual_hint()}",
             )
         if status in _TRANSIENT_STATUS:
             raise _TransientError(f"HTTP {status} {response.reason}")
@@ -299,7 +283,7 @@ def _http_attempt(
             raise DownloadError(
                 url,
                 f"could not download it: HTTP {status} {response.reason}",
-                _manual_hint(url, dest, expected),
+                job.manual_hint(),
             )
         if status == 206:
             start, _, total = _parse_content_range(response.headers.get("Content-Range"))
@@ -314,13 +298,8 @@ def _http_attempt(
             mode = "wb"
             length = response.headers.get("Content-Length")
             total = int(length) if length and length.isdigit() else None
-        with open(part, mode) as out, _progress_bar(total, offset, dest.name, progress) as bar:
-            for chunk in response.iter_content(chunk_size):
-                out.write(chunk)
-                bar.update(len(chunk))
-            out.flush()
-            os.fsync(out.fileno())
-    size = _size(part)
+        job.write(response.iter_content(job.chunk_size), mode, offset, total)
+    size = _size(job.part)
     if total is not None and size < total:
         raise _TransientError(f"connection closed after {size} of {total} bytes")
 

@@ -138,6 +138,14 @@ def _groups(backbone: nn.Module, head: nn.Module | None, settings: Mapping[str, 
     return groups
 
 
+def _parametric_accuracy(dnet: DNet, descriptors: torch.Tensor, labels: np.ndarray) -> float:
+    """Accuracy of ``dnet``'s classifier (nearest prototype) on the Met queries among
+    ``descriptors`` (distractors, label -1, are left out); 0 without Met queries."""
+    predicted = dnet.cosines(descriptors).argmax(dim=1).cpu().numpy()
+    met = labels >= 0
+    return float((predicted[met] == labels[met]).mean()) if met.any() else 0.0
+
+
 def _plain(value: Any) -> Any:
     """Settings as plain Python values (they are stored in the checkpoint and compared)."""
     if isinstance(value, Mapping):
@@ -275,10 +283,10 @@ def train_method(
         train_descriptors[epoch + 1] = train
         metrics = validation_knn(train, labels, val, data.labels["val"])
         if isinstance(net, DNet):
-            predicted = net.cosines(torch.from_numpy(val).to(device)).argmax(dim=1).cpu().numpy()
-            met = data.labels["val"] >= 0
-            hits = predicted[met] == data.labels["val"][met]
-            metrics["val_parametric_acc"] = float(hits.mean()) if met.any() else 0.0
+            val_tensor = torch.from_numpy(val).to(device)
+            metrics["val_parametric_acc"] = _parametric_accuracy(
+                net, val_tensor, data.labels["val"]
+            )
         return metrics
 
     def train_mode(net: nn.Module) -> None:
@@ -350,7 +358,6 @@ def retrain_classifier(
         parameter.requires_grad_(False)
     tensors = eval_tensors(model.embedder, data, ("val",))
     val = torch.from_numpy(describe(model.embedder, tensors["val"], device=device)).to(device)
-    met = data.labels["val"] >= 0
     augment = _augmentation(model.embedder, settings)
     loader = _loader(
         LabelledImages(data.images["train"], labels, augment),
@@ -366,9 +373,7 @@ def retrain_classifier(
         return net.loss(descriptors, targets), len(targets)
 
     def validate(net: nn.Module, epoch: int) -> dict[str, float]:
-        predicted = net.cosines(val).argmax(dim=1).cpu().numpy()
-        hits = predicted[met] == data.labels["val"][met]
-        return {"val_parametric_acc": float(hits.mean()) if met.any() else 0.0}
+        return {"val_parametric_acc": _parametric_accuracy(net, val, data.labels["val"])}
 
     def train_mode(net: nn.Module) -> None:
         net.train()

@@ -162,17 +162,3 @@ def inference_transform(
             v2.ToPureTensor(),
         ]
     )
-
-
-__all__ = [
-    "IMAGENET_MEAN",
-    "IMAGENET_STD",
-    "MAME_MEAN",
-    "MAME_STD",
-    "MULTI_SCALE",
-    "SINGLE_SCALE",
-    "Embedder",
-    "ResizeLongerSide",
-    "inference_transform",
-    "longer_side_capped",
-]

@@ -53,6 +53,7 @@ import numpy as np
 import pandas as pd
 
 from artrec.retrieval.metrics import evaluate
+from artrec.retrieval.whitening import as_descriptor_matrix
 
 METRICS = ("GAP", "GAP-", "ACC")
 DEFAULT_KS: tuple[int, ...] = (1, 2, 3, 5, 7, 10, 15, 20, 50)
@@ -614,7 +615,5 @@ def _check_labels(labels: np.ndarray, n_database: int) -> np.ndarray:
 
 
 def _as_float32(x: np.ndarray, name: str) -> np.ndarray:
-    x = np.asarray(x)
-    if x.ndim != 2:
-        raise ValueError(f"{name} must be a 2-D (N, D) array, got shape {x.shape}")
-    return np.ascontiguousarray(x, dtype=np.float32)
+    # FAISS takes contiguous float32 rows only.
+    return np.ascontiguousarray(as_descriptor_matrix(x, name), dtype=np.float32)

@@ -57,7 +57,7 @@ def learn_pca_whitening(
     eigenvector's sign is fixed (largest-magnitude entry positive) so that the result does not
     depend on the LAPACK build.
     """
-    x = _as_2d_float(descriptors, "descriptors")
+    x = as_descriptor_matrix(descriptors, "descriptors")
     n, d = x.shape
     if n < 2:
         raise ValueError(f"PCA whitening needs at least 2 descriptors, got {n}")
@@ -94,7 +94,7 @@ def learn_pca_whitening(
 
 def apply_pca_whitening(descriptors: np.ndarray, pcaw: PCAWhitening) -> np.ndarray:
     """``(x - mean) @ P^T``, then L2-normalise each row; float32 (N, d). Zero rows stay zero."""
-    x = _as_2d_float(descriptors, "descriptors")
+    x = as_descriptor_matrix(descriptors, "descriptors")
     if x.shape[1] != pcaw.input_dim:
         raise ValueError(
             f"descriptors have dimension {x.shape[1]}, the whitening expects {pcaw.input_dim}"
@@ -156,7 +156,9 @@ def load_whitening(path: str | os.PathLike[str]) -> PCAWhitening:
     return pcaw
 
 
-def _as_2d_float(x: np.ndarray, name: str) -> np.ndarray:
+def as_descriptor_matrix(x: np.ndarray, name: str) -> np.ndarray:
+    """``x`` as a 2-D (N, D) float array (integers become float32, floats keep their precision);
+    a ValueError naming ``name`` otherwise."""
     x = np.asarray(x)
     if x.ndim != 2:
         raise ValueError(f"{name} must be a 2-D (N, D) array, got shape {x.shape}")

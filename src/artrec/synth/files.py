@@ -1,4 +1,4 @@
-"""File output shared by the synthetic generators: JPEG and JSON bytes, clearing stale images.
+"""File output shared by the synthetic generators: JPEG and JSON bytes, clearing stale files.
 
 The generators describe their folder as lazy partitions (``artrec.utils.partitions``: relative
 path -> bytes or a callable drawing them); the ingest stage saves those through
@@ -30,16 +30,19 @@ def json_bytes(obj: object) -> bytes:
     return (json.dumps(obj, indent=2) + "\n").encode()
 
 
-def remove_stale_images(root: Path, keep: Collection[Path]) -> None:
-    """Delete images under ``root`` that an earlier run wrote and ``keep`` no longer names.
+def remove_stale_files(
+    root: Path, keep: Collection[Path], suffixes: Collection[str] = IMAGE_SUFFIXES
+) -> None:
+    """Delete files under ``root`` with one of ``suffixes`` (default: images) that an earlier run
+    wrote and ``keep`` no longer names.
 
-    Folders left empty are removed too; files other than images are never touched.
+    Folders left empty are removed too; files with other suffixes are never touched.
     """
     if not root.is_dir():
         return
     kept = {Path(path).resolve() for path in keep}
     for path in sorted(root.rglob("*"), reverse=True):  # children before their folders
-        if path.is_file() and path.suffix in IMAGE_SUFFIXES and path.resolve() not in kept:
+        if path.is_file() and path.suffix in suffixes and path.resolve() not in kept:
             path.unlink()
         elif path.is_dir() and not any(path.iterdir()):
             path.rmdir()

@@ -39,9 +39,11 @@ import pandas as pd
 import yaml
 from PIL import Image
 
-from artrec.curation.mame import MAME_LABELS
+# The official files' columns and subsets are those curation reads and writes.
+from artrec.curation.mame import MAME_COLUMNS as DATASET_COLUMNS
+from artrec.curation.mame import MAME_LABELS, RECORD_COLUMNS, SUBSETS
 from artrec.synth import textures as tx
-from artrec.synth.files import jpeg_bytes, json_bytes, remove_stale_images
+from artrec.synth.files import jpeg_bytes, json_bytes, remove_stale_files
 from artrec.synth.mame_drawers import MEDIUM_DRAWERS, scene
 from artrec.synth.mame_sizes import (
     MUSEUM_COUNTS,
@@ -54,20 +56,6 @@ from artrec.utils.partitions import write_partitions
 
 # The 29 classes in the official order of MAMe_labels.csv (label index = position).
 MAME_CLASSES: tuple[str, ...] = MAME_LABELS
-
-DATASET_COLUMNS: tuple[str, ...] = (
-    "Image file",
-    "Medium",
-    "Museum",
-    "Museum-based instance ID",
-    "Subset",
-    "Width",
-    "Height",
-    "Product size",
-    "Aspect ratio",
-)
-RECORD_COLUMNS: tuple[str, ...] = ("Image file", "Museum", "Museum-based instance ID", "Medium")
-SUBSETS: tuple[str, ...] = ("train", "val", "test")
 
 # The official MAMe_dataset.csv spells this one class with a trailing space (MAMe_labels.csv
 # does not); the synthetic file copies the quirk so readers are tested against it.
@@ -406,7 +394,7 @@ def generate_museum_records(
     CSV path. Images an earlier run left that this one does not write are deleted."""
     partitions = museum_record_partitions(classes, images_per_class, seed, scale, **options)
     out = write_partitions(out_dir, partitions, workers=None)
-    remove_stale_images(out / "data", [out / key for key in partitions if key.startswith("data/")])
+    remove_stale_files(out / "data", [out / key for key in partitions if key.startswith("data/")])
     return out / RECORDS_CSV_NAME
 
 
@@ -464,7 +452,7 @@ def write_mame_dataset(
                         "Aspect ratio": round(width / height, 4),
                     }
                 )
-    remove_stale_images(out / "data", [out / "data" / row["Image file"] for row in rows])
+    remove_stale_files(out / "data", [out / "data" / row["Image file"] for row in rows])
     table = pd.DataFrame(rows, columns=list(DATASET_COLUMNS))
     csv_path = out / DATASET_CSV_NAME
     atomic_write_text(csv_path, table.to_csv(index=False))

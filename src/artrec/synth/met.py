@@ -32,7 +32,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from artrec.synth import detmath as dm
-from artrec.synth.files import jpeg_bytes, json_bytes, remove_stale_images
+from artrec.synth.files import jpeg_bytes, json_bytes, remove_stale_files
 from artrec.utils.partitions import DIGEST_NAME, write_partitions
 
 Artwork = dict[str, Any]
@@ -1135,7 +1135,7 @@ def generate_met_dataset(out_dir: str | os.PathLike[str], **options: Any) -> dic
     _check_out_dir(out_dir)
     write_partitions(out_dir, partitions, workers=None)
     images = out_dir / "images"
-    remove_stale_images(images, [out_dir / key for key in partitions if key.startswith("images/")])
+    remove_stale_files(images, [out_dir / key for key in partitions if key.startswith("images/")])
     return summary
 
 

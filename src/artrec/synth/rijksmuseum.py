@@ -50,7 +50,7 @@ from artrec.datasets.rijksmuseum import (
     record_xml,
 )
 from artrec.synth.artist_styles import Style, apply_style, assign_styles
-from artrec.synth.files import jpeg_bytes
+from artrec.synth.files import jpeg_bytes, remove_stale_files
 from artrec.synth.mame import draw_medium_image
 from artrec.utils.partitions import write_partitions
 
@@ -368,10 +368,9 @@ def write_collection(out_dir: str | os.PathLike[str], design: Design | str, **op
     workers = options.pop("workers", None)
     partitions = collection_partitions(design, **options)
     out = write_partitions(out_dir, partitions, workers=workers)
-    for folder in (IMAGES_DIR, RECORDS_DIR):
-        for path in (out / folder).iterdir():
-            if f"{folder}/{path.name}" not in partitions:
-                path.unlink()
+    keep = [out / key for key in partitions]
+    for folder, suffix in ((IMAGES_DIR, ".jpg"), (RECORDS_DIR, ".xml")):
+        remove_stale_files(out / folder, keep, suffixes=(suffix,))
     return out
 
 

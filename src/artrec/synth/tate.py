@@ -38,7 +38,7 @@ from artrec.curation.medium_tags import MediumTagger
 from artrec.curation.tate import FACT_COLUMNS, class_descriptions, select_image_records
 from artrec.datasets.tate import FLAT_FILE_NAMES, IMAGES_DIR, TATE_COLUMNS
 from artrec.errors import BadInputError
-from artrec.synth.files import jpeg_bytes, remove_stale_images
+from artrec.synth.files import jpeg_bytes, remove_stale_files
 from artrec.synth.tate_looks import draw_thumbnail
 from artrec.utils.partitions import write_partitions
 
@@ -191,5 +191,5 @@ def generate_tate_dataset(out_dir: str | Path, **options: Any) -> Path:
     run left that this one does not write are deleted."""
     partitions = tate_partitions(**options)
     out = write_partitions(out_dir, partitions, workers=None)
-    remove_stale_images(out / IMAGES_DIR, [out / key for key in partitions if key != CSV_NAME])
+    remove_stale_files(out / IMAGES_DIR, [out / key for key in partitions if key != CSV_NAME])
     return out / CSV_NAME

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 from kedro.pipeline import Node, node
 
-from artrec.evaluation.claims import Claim, decided_claim, paired_bootstrap
+from artrec.evaluation.claims import Claim, decided_claim
+from artrec.pipelines.report.bootstrap_claims import bootstrap_claim
 from artrec.pipelines.report.sections_met_training import met_training_claims
 from artrec.pipelines.report.sections_transfer import transfer_claims
 from artrec.reporting.document import Section
@@ -69,13 +70,6 @@ def mame_claim(
     a, b = _test_correct(hrvs), _test_correct(lrfs)
     if not a.index.equals(b.index):
         raise ValueError(f"MAMe {arch}: HR&VS and LR&FS were tested on different images")
-    score_a, score_b, _, low, high = paired_bootstrap(
-        a["correct"].to_numpy(),
-        b["correct"].to_numpy(),
-        groups=a["true"].to_numpy(),
-        n_resamples=n_resamples,
-        seed=seed,
-    )
     template = Claim(
         f"mame_hrvs_beats_lrfs_{arch}",
         "MAMe, Table 3",
@@ -95,14 +89,13 @@ def mame_claim(
             f"HR&VS {100 * a['correct'][fine].mean():.1f}%, "
             f"LR&FS {100 * b['correct'][fine].mean():.1f}%"
         )
-    return decided_claim(
+    return bootstrap_claim(
         template,
-        100 * score_a,
-        100 * score_b,
-        100 * low,
-        100 * high,
-        test_items=len(a),
-        seeds=1,
+        a["correct"].to_numpy(),
+        b["correct"].to_numpy(),
+        groups=a["true"].to_numpy(),
+        n_resamples=n_resamples,
+        seed=seed,
         note=note,
     )
 
@@ -125,9 +118,6 @@ def tate_claims(
         a, b = (_tate_test(f) for f in (a_frame, b_frame))
         if not a.index.equals(b.index):
             raise ValueError(f"Tate {a_name} and {b_name} were tested on different images")
-        score_a, score_b, _, low, high = paired_bootstrap(
-            a.to_numpy(), b.to_numpy(), n_resamples=n_resamples, seed=seed
-        )
         note = "bootstrap over test images"
         if metrics:
             kept = ", ".join(f"{n} {metrics[n].get('best_epoch')}" for n in (a_name, b_name))
@@ -140,15 +130,8 @@ def tate_claims(
                     "not trained to convergence)"
                 )
         claims.append(
-            decided_claim(
-                template,
-                100 * score_a,
-                100 * score_b,
-                100 * low,
-                100 * high,
-                test_items=len(a),
-                seeds=1,
-                note=note,
+            bootstrap_claim(
+                template, a.to_numpy(), b.to_numpy(), n_resamples=n_resamples, seed=seed, note=note
             )
         )
     return claims

@@ -18,7 +18,8 @@ import pandas as pd
 from kedro.pipeline import Node, node
 from matplotlib.figure import Figure
 
-from artrec.evaluation.claims import Claim, decided_claim, paired_bootstrap
+from artrec.evaluation.claims import Claim
+from artrec.pipelines.report.bootstrap_claims import bootstrap_claim
 from artrec.reporting.document import Section
 from artrec.reporting.paper import paper_results, synthetic_banner
 
@@ -92,26 +93,18 @@ def _paired(
 def _decide(template: Claim, joined: pd.DataFrame, n_resamples: int, seed: int) -> Claim:
     if joined.empty:
         return template
-    score_a, score_b, _, low, high = paired_bootstrap(
-        joined["correct_a"].to_numpy(),
-        joined["correct_b"].to_numpy(),
-        groups=joined["group"].to_numpy(),
-        n_resamples=n_resamples,
-        seed=seed,
-    )
     per_group = joined.groupby("group")[["correct_a", "correct_b"]].mean() * 100
     note = (
         "paired bootstrap over test images, resampled within each group; per group (A vs B): "
         + "; ".join(f"{g} {r.correct_a:.1f} vs {r.correct_b:.1f}" for g, r in per_group.iterrows())
     )
-    return decided_claim(
+    return bootstrap_claim(
         template,
-        100 * score_a,
-        100 * score_b,
-        100 * low,
-        100 * high,
-        test_items=len(joined),
-        seeds=1,
+        joined["correct_a"].to_numpy(),
+        joined["correct_b"].to_numpy(),
+        groups=joined["group"].to_numpy(),
+        n_resamples=n_resamples,
+        seed=seed,
         note=note,
     )
 
