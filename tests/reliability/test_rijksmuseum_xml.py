@@ -23,6 +23,7 @@ from artrec.datasets.rijksmuseum import (
 )
 from artrec.errors import BadInputError
 from artrec.pipelines.ingest.nodes import ingest_collection
+from artrec.utils.partitions import write_partitions
 from tests.reliability.hostile import noise_jpeg
 
 GOOD = record_xml(
@@ -215,9 +216,10 @@ def test_official_source_is_refused_with_instructions(name: str) -> None:
 
 
 def test_missing_source_folder_is_refused(tmp_path: Path) -> None:
-    writer = ingest_collection(
+    partitions = ingest_collection(
         {"source": str(tmp_path / "nowhere")}, str(tmp_path), {}, 0, "rijksmuseum"
     )
+    # The folder's files are fetched when the partitions are written (DirectoryDataset).
     with pytest.raises(BadInputError) as caught:
-        writer(tmp_path / "out")
+        write_partitions(tmp_path / "out", partitions)
     _one_line(caught.value, "nowhere")
