@@ -12,17 +12,19 @@ from pathlib import Path
 
 import pytest
 
-from tests.pipelines.tiny_project import copy_project, run, tool_env
+from tests.pipelines.tiny_project import run, tool_env
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def tiny_project(tmp_path_factory, repo_root) -> Path:
-    project = copy_project(repo_root, tmp_path_factory.mktemp("e2e") / "artrec")
-    started = time.perf_counter()
-    run(["dvc", "repro"], project, timeout=1500)
-    print(f"tiny dvc repro: {time.perf_counter() - started:.1f} s")
+def tiny_project(tiny_repro) -> Path:
+    """The project after one full `dvc repro` on the tiny profile, shared by this module.
+
+    The repro itself starts with the session (``tiny_repro`` in tests/conftest.py) and runs
+    beside the rest of the suite; here we wait for it."""
+    project = tiny_repro.wait(timeout=1500)
+    print(f"tiny dvc repro: {tiny_repro.elapsed:.1f} s (in the background)")
     return project
 
 

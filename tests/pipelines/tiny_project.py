@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 BIN = Path(sys.executable).parent
@@ -65,3 +67,59 @@ def copy_project(repo: Path, dest: Path, profile: str = "tiny") -> Path:
     run(["git", "add", "-A"], dest)
     run(["git", "commit", "-qm", "copy"], dest)
     return dest
+
+
+class BackgroundRepro:
+    """``dvc repro`` of a tiny copy of the project, started early and waited for late.
+
+    The repro is a chain of single-process stages (mostly Python start-up), so it leaves a core
+    idle on a 2-core machine: ``tests/conftest.py`` starts it at the beginning of the session and
+    moves the tests that need it to the end, so the rest of the suite runs beside it. The result
+    is the same project the tests would get from ``run(["dvc", "repro"], ...)``.
+    """
+
+    def __init__(self, repo: Path, dest: Path) -> None:
+        self.project = copy_project(repo, dest)
+        self.log = dest.parent / "tiny_repro.log"
+        self.started = time.perf_counter()
+        with self.log.open("w") as log:
+            # Its own process group, so an aborted session can stop every stage it started.
+            self.process = subprocess.Popen(
+                ["dvc", "repro"],
+                cwd=self.project,
+                env=tool_env(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                text=True,
+                start_new_session=True,
+            )
+        self.elapsed: float | None = None
+
+    def wait(self, timeout: float = 1500) -> Path:
+        """The reproduced project; fails with the end of ``dvc repro``'s output if it failed."""
+        remaining = timeout - (time.perf_counter() - self.started)
+        try:
+            returncode = self.process.wait(timeout=max(remaining, 1))
+        except subprocess.TimeoutExpired:
+            self.stop()
+            raise AssertionError(
+                f"dvc repro took more than {timeout} s\n{self.log.read_text()[-6000:]}"
+            ) from None
+        if self.elapsed is None:
+            self.elapsed = time.perf_counter() - self.started
+        if returncode != 0:
+            raise AssertionError(
+                f"dvc repro failed ({returncode})\n--- output\n{self.log.read_text()[-12000:]}"
+            )
+        return self.project
+
+    def stop(self) -> None:
+        """Stop the repro (and its stages) if it still runs, e.g. when the session is aborted."""
+        if self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=30)
