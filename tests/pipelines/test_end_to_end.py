@@ -227,6 +227,8 @@ def _free_port() -> int:
 
 
 def test_pipeline_logs_to_an_mlflow_server(tiny_project, tmp_path):
+    import shutil
+
     import mlflow
 
     port = _free_port()
@@ -262,7 +264,10 @@ def test_pipeline_logs_to_an_mlflow_server(tiny_project, tmp_path):
                 if time.time() > deadline or server.poll() is not None:
                     raise AssertionError("MLflow server did not start") from None
                 time.sleep(0.5)
-        run(["kedro", "run", "--pipeline", "curate_mame"], tiny_project, MLFLOW_TRACKING_URI=uri)
+        # In a copy: the run rewrites provenance, which would make the shared project stale.
+        project = tmp_path / "artrec"
+        shutil.copytree(tiny_project, project, symlinks=True)
+        run(["kedro", "run", "--pipeline", "curate_mame"], project, MLFLOW_TRACKING_URI=uri)
         client = mlflow.MlflowClient(tracking_uri=uri)
         experiment = client.get_experiment_by_name("artrec")
         (logged,) = client.search_runs([experiment.experiment_id])
