@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -220,10 +219,23 @@ def test_notebook_executes_against_the_catalog(tiny_project):
     assert "curated MAMe images:" in outputs
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def mlflow_server_cmd(port: int, backend_store: Path, *extra: str) -> list[str]:
+    """``mlflow server`` on 127.0.0.1:``port`` with a SQLite store, one worker."""
+    return [
+        sys.executable,
+        "-m",
+        "mlflow",
+        "server",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--backend-store-uri",
+        f"sqlite:///{backend_store}",
+        "--workers",
+        "1",
+        *extra,
+    ]
 
 
 def test_pipeline_logs_to_an_mlflow_server(tiny_project, tmp_path):
@@ -231,39 +243,13 @@ def test_pipeline_logs_to_an_mlflow_server(tiny_project, tmp_path):
 
     import mlflow
 
-    port = _free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "mlflow",
-            "server",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--backend-store-uri",
-            f"sqlite:///{tmp_path / 'server.db'}",
-            "--default-artifact-root",
-            str(tmp_path / "artifacts"),
-            "--workers",
-            "1",
-        ],
-        env=tool_env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    from tests.pipelines.browser import free_port, serving
+
+    port = free_port()
+    cmd = mlflow_server_cmd(
+        port, tmp_path / "server.db", "--default-artifact-root", str(tmp_path / "artifacts")
     )
-    uri = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 90
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                if time.time() > deadline or server.poll() is not None:
-                    raise AssertionError("MLflow server did not start") from None
-                time.sleep(0.5)
+    with serving(cmd, tmp_path, port) as uri:
         # In a copy: the run rewrites provenance, which would make the shared project stale.
         project = tmp_path / "artrec"
         shutil.copytree(tiny_project, project, symlinks=True)
@@ -274,9 +260,6 @@ def test_pipeline_logs_to_an_mlflow_server(tiny_project, tmp_path):
         assert logged.info.run_name == "curate_mame"
         assert logged.data.params["curate.mame.drop_greyscale"] == "True"
         assert logged.data.metrics["mame_dataset.images"] > 0
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def test_killed_training_resumes_to_the_same_result(tiny_project, tmp_path):
@@ -461,20 +444,7 @@ def test_mlflow_ui_compares_the_four_mame_runs(tiny_project, tmp_path):
     runs = _mame_runs(tiny_project)
     experiment = runs[0].info.experiment_id
     port = free_port()
-    cmd = [
-        sys.executable,
-        "-m",
-        "mlflow",
-        "server",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--backend-store-uri",
-        f"sqlite:///{tiny_project / 'mlflow.db'}",
-        "--workers",
-        "1",
-    ]
+    cmd = mlflow_server_cmd(port, tiny_project / "mlflow.db")
     with serving(cmd, tiny_project, port) as base:
         ids = json.dumps([r.info.run_id for r in runs])
         compare = (
