@@ -32,11 +32,11 @@ from matplotlib.figure import Figure
 
 from artrec.errors import BadInputError
 from artrec.images.decode import DEFAULT_MAX_PIXELS, BadImageError, read_size
+from artrec.retrieval.metrics import DISTRACTOR
 
 DATABASE_FILE = "MET_database.json"
 MINI_DATABASE_FILE = "mini_MET_database.json"
 SPLIT_FILES = {"val": "valset.json", "test": "testset.json"}
-DISTRACTOR = -1
 
 # key -> (accepted types, required)
 _DATABASE_SCHEMA: dict[str, tuple[tuple[type, ...], bool]] = {

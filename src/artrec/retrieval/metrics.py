@@ -25,6 +25,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+# The label of a distractor query (a Met query without MET_id): the one definition.
 DISTRACTOR = -1
 
 RankKey = np.ndarray | Sequence[np.ndarray]

@@ -24,10 +24,9 @@ from artrec.retrieval.knn import (
     search,
     tune_knn,
 )
-from artrec.retrieval.metrics import evaluate
+from artrec.retrieval.metrics import DISTRACTOR, evaluate
 from artrec.retrieval.whitening import PCAWhitening, apply_pca_whitening, learn_pca_whitening
 
-DISTRACTOR = -1
 IndexChoice = IndexSpec | Mapping[str, Any] | None
 
 
