@@ -62,13 +62,14 @@ def load_mame_model(root: Path, variant: str, model_uri: str | None) -> MameMode
                 "the model has no class names in its metadata",
                 "name a model registered by the train_mame stages (artrec-mame-<arch>_<input>)",
             )
-        # Logged in eval mode (load_trained_model); the loaded wrapper refuses a second .eval().
+        # Logged in eval mode (classifier_from_state); the loaded wrapper refuses a second .eval().
         module = mlflow_pytorch.load_model(model_uri, map_location="cpu")
         return MameModel(module, list(metadata["classes"]), str(metadata["input_version"]))
-    from artrec.pipelines.train.nodes import load_trained_model
+    from artrec.models.factory import classifier_from_state
 
     state = _load_state(root / "data" / "06_models" / f"mame_{variant}.pt")
-    return MameModel(load_trained_model(state), list(state["classes"]), state["input_version"])
+    model = classifier_from_state(state, state["num_classes"])
+    return MameModel(model, list(state["classes"]), state["input_version"])
 
 
 def _load_state(path: Path) -> dict[str, Any]:

@@ -87,6 +87,9 @@ class ResizeSpec:
 
 
 # Paper sizes; pass a smaller ``size`` to ``resize_spec`` for the CPU profiles.
+# The paper's two input versions (HR&VS, LR&FS); PRESETS may hold more sizes (area65k/360k).
+INPUT_VERSIONS: tuple[str, ...] = ("lrfs", "hrvs")
+
 PRESETS: dict[str, ResizeSpec] = {
     "hrvs": ResizeSpec("short_side", 500),
     "lrfs": ResizeSpec("fixed", 256),

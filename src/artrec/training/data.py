@@ -191,3 +191,17 @@ def build_dataloader(
         num_workers=num_workers,
         pin_memory=pin_memory,
     )
+
+
+def labelled_manifest(
+    images_dir: Path, dataset: pd.DataFrame, labels: pd.DataFrame
+) -> pd.DataFrame:
+    """The preprocessed images joined with their curated class index and split."""
+    manifest = pd.read_csv(images_dir / "manifest.csv")
+    manifest["path"] = "images/" + manifest["path"].astype(str)
+    index = {name: i for i, name in enumerate(labels["name"])}
+    joined = manifest.merge(
+        dataset[["Image file", "Medium", "Subset"]], left_on="image_file", right_on="Image file"
+    )
+    joined["label"] = joined["Medium"].map(index).astype("int64")
+    return joined

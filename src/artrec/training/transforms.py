@@ -22,13 +22,14 @@ import torch
 from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as F
 
+from artrec.images.preprocess import INPUT_VERSIONS
+
 CROP_FRACTION = 0.875
 ROTATION_DEGREES = 30.0
 NORMALISE_MEAN = (0.5, 0.5, 0.5)
 NORMALISE_STD = (0.5, 0.5, 0.5)
 
 InputVersion = Literal["lrfs", "hrvs"]
-INPUT_VERSIONS: tuple[str, ...] = ("lrfs", "hrvs")
 
 
 def crop_size(height: int, width: int, fraction: float = CROP_FRACTION) -> tuple[int, int]:

@@ -14,8 +14,9 @@ from PIL import Image
 
 from artrec.evaluation.classification import f1_comparison_table, plot_training_curves
 from artrec.evaluation.lrp import explain, plot_lrp_grid
-from artrec.pipelines.train.nodes import labelled_manifest, load_trained_model
+from artrec.models.factory import classifier_from_state
 from artrec.reporting.paper import paper_results
+from artrec.training.data import labelled_manifest
 from artrec.training.transforms import build_transforms
 
 VERSION_NAMES = {"lrfs": "LR&FS", "hrvs": "HR&VS"}
@@ -185,7 +186,10 @@ def lrp_figure(
     Correct predictions explain the predicted class; wrong ones show E_r - E_p (paper eq. 1).
     """
     per_class = int(params["images_per_class"])
-    models = {"lrfs": load_trained_model(state_lrfs), "hrvs": load_trained_model(state_hrvs)}
+    models = {
+        "lrfs": classifier_from_state(state_lrfs, state_lrfs["num_classes"]),
+        "hrvs": classifier_from_state(state_hrvs, state_hrvs["num_classes"]),
+    }
     manifests = {
         "lrfs": labelled_manifest(lrfs_dir, dataset, labels),
         "hrvs": labelled_manifest(hrvs_dir, dataset, labels),

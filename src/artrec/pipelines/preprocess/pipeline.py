@@ -2,11 +2,11 @@ from functools import partial, update_wrapper
 
 from kedro.pipeline import Pipeline, node
 
+from artrec.images.preprocess import INPUT_VERSIONS
 from artrec.pipelines.preprocess.nodes import preprocess_mame, summarise_mame_images
 
-# The paper's two input versions; more presets (area65k/360k) can be added as versions here and
-# in params.yaml `preprocess.mame.versions`.
-INPUT_VERSIONS = ("lrfs", "hrvs")
+# One stage per input version; more presets (area65k/360k) can be added as versions to
+# INPUT_VERSIONS and params.yaml `preprocess.mame.versions`.
 
 
 def create_pipeline(**kwargs) -> Pipeline:

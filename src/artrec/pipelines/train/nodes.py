@@ -35,26 +35,12 @@ from artrec.evaluation.classification import (
 from artrec.models.factory import build_classifier, classifier_from_state
 from artrec.tracking import flatten_numeric
 from artrec.training.checkpoint import require_all_epochs
-from artrec.training.data import ImageManifestDataset, build_dataloader
+from artrec.training.data import ImageManifestDataset, build_dataloader, labelled_manifest
 from artrec.training.loop import TrainResult, evaluate_classifier, train_classifier
 from artrec.training.transforms import build_transforms
 from artrec.utils.device import resolve_device
 
 SPLITS = ("train", "val", "test")
-
-
-def labelled_manifest(
-    images_dir: Path, dataset: pd.DataFrame, labels: pd.DataFrame
-) -> pd.DataFrame:
-    """The preprocessed images joined with their curated class index and split."""
-    manifest = pd.read_csv(images_dir / "manifest.csv")
-    manifest["path"] = "images/" + manifest["path"].astype(str)
-    index = {name: i for i, name in enumerate(labels["name"])}
-    joined = manifest.merge(
-        dataset[["Image file", "Medium", "Subset"]], left_on="image_file", right_on="Image file"
-    )
-    joined["label"] = joined["Medium"].map(index).astype("int64")
-    return joined
 
 
 def _loader(
@@ -257,7 +243,7 @@ def log_trained_model(
     from mlflow.models import ModelSignature
     from mlflow.types import Schema, TensorSpec
 
-    model = load_trained_model(state)
+    model = classifier_from_state(state, state["num_classes"])
     dataset = ImageManifestDataset(
         examples.head(1), build_transforms(version, train=False), root=images_dir
     )
@@ -295,11 +281,6 @@ def _content_digest(images_dir: Path, frame: pd.DataFrame) -> str:
     return digest.hexdigest()
 
 
-def load_trained_model(state: dict[str, Any]) -> torch.nn.Module:
-    """The kept network of a ``train_mame_model`` state, in eval mode."""
-    return classifier_from_state(state, state["num_classes"])
-
-
 def evaluate_mame_model(
     state: dict[str, Any],
     images_dir: Path,
@@ -314,7 +295,7 @@ def evaluate_mame_model(
     """Mean per-class accuracy per split (Table 3), per-class F1 on test (Table 4), confusion."""
     num_workers = int(runtime.get("num_workers", 0))
     manifest = labelled_manifest(images_dir, dataset, labels)
-    model = load_trained_model(state)
+    model = classifier_from_state(state, state["num_classes"])
     device = resolve_device(runtime.get("device", "auto"))
     names = labels["name"].tolist()
     metrics: dict[str, Any] = {"best_epoch": state["best_epoch"]}

@@ -2,7 +2,7 @@ from functools import partial, update_wrapper
 
 from kedro.pipeline import Pipeline, node
 
-from artrec.pipelines.preprocess.pipeline import INPUT_VERSIONS
+from artrec.images.preprocess import INPUT_VERSIONS
 from artrec.pipelines.train.nodes import evaluate_mame_model, train_mame_model
 
 ARCHITECTURES = ("vgg11", "resnet18")
